@@ -20,6 +20,7 @@ CREATE INDEX features_geom_idx     ON features USING gist (geom);
 CREATE INDEX features_geom3857_idx ON features USING gist (geom3857);
 CREATE INDEX features_h3_idx       ON features (h3);
 CREATE INDEX features_id_idx       ON features (id);
+CREATE INDEX features_props_idx    ON features USING gin (props jsonb_path_ops);
 
 CREATE TABLE features_subdistricts   PARTITION OF features FOR VALUES IN ('subdistricts');
 CREATE TABLE features_communities    PARTITION OF features FOR VALUES IN ('communities');
