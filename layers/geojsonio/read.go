@@ -37,13 +37,16 @@ import (
 // float64). The feature's "id" member, if it is a non-negative integer or a
 // string holding one, becomes Feature.ID; without one, a numeric "id"
 // property is used instead. A numeric "id" property is always removed from
-// Props; other ids are ignored.
+// Props (a string one stays); a feature id that is not a number is
+// ignored.
 //
-// Errors name the feature index and its byte offset in the input: malformed
-// JSON, a missing or null geometry, an unsupported geometry type
-// (GeometryCollection is one: layers hold points, lines and planes only)
-// or a bad id. An error returned by emit stops the read and is returned
-// unchanged.
+// Errors name the feature index (0-based) and the byte offset where the
+// feature starts, and say what is wrong: malformed JSON (with the 0-based
+// offset of the offending byte), a missing or null geometry, an
+// unsupported geometry type (GeometryCollection is one: layers hold
+// points, lines and planes only), a bad id. Features before the bad one
+// have been emitted. An error returned by emit stops the read and is
+// returned unchanged.
 func Read(r io.Reader, layer string, emit func(index int, f layers.Feature) error) error {
 	rd := &reader{dec: json.NewDecoder(rsToSpace{r}), layer: layer, emit: emit}
 	for {
@@ -80,8 +83,50 @@ type reader struct {
 type jsonFeature struct {
 	Type       string          `json:"type"`
 	ID         json.RawMessage `json:"id"`
-	Geometry   json.RawMessage `json:"geometry"`
+	Geometry   geometryField   `json:"geometry"`
 	Properties map[string]any  `json:"properties"`
+}
+
+// geometryField decodes a feature's geometry in place, keeping the error
+// for the feature's message instead of aborting the whole decode.
+type geometryField struct {
+	set  bool // the member was present and not null
+	geom orb.Geometry
+	err  error
+}
+
+func (g *geometryField) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	g.set = true
+	g.geom, g.err = decodeGeometry(data)
+	return nil
+}
+
+// decodeGeometry decodes a GeoJSON geometry of one of the types a layer
+// can hold.
+func decodeGeometry(data []byte) (orb.Geometry, error) {
+	var g geojson.Geometry
+	if err := g.UnmarshalJSON(data); err != nil {
+		if errors.Is(err, geojson.ErrInvalidGeometry) {
+			var head struct {
+				Type any `json:"type"`
+			}
+			_ = json.Unmarshal(data, &head)
+			if head.Type == nil {
+				return nil, errors.New("geometry has no type")
+			}
+			return nil, fmt.Errorf("unsupported geometry type %v", jsonText(head.Type))
+		}
+		return nil, fmt.Errorf("bad geometry: %v", err)
+	}
+	geom := g.Geometry()
+	switch geom.(type) {
+	case orb.Point, orb.MultiPoint, orb.LineString, orb.MultiLineString, orb.Polygon, orb.MultiPolygon:
+		return geom, nil
+	}
+	return nil, fmt.Errorf("unsupported geometry type %q", g.Type)
 }
 
 // object reads the members of a top-level object whose '{' has been read:
@@ -92,10 +137,17 @@ func (rd *reader) object(start int64) error {
 		sawFeatures bool
 		members     = map[string]json.RawMessage{}
 	)
+	// Errors inside a top-level Feature (an NDJSON line) name it.
+	featureIndex := func() int {
+		if typ == "Feature" {
+			return rd.index
+		}
+		return -1
+	}
 	for rd.dec.More() {
 		tok, err := rd.dec.Token()
 		if err != nil {
-			return rd.syntax(err, -1, 0)
+			return rd.syntax(err, featureIndex(), start)
 		}
 		key, _ := tok.(string)
 		switch key {
@@ -109,18 +161,18 @@ func (rd *reader) object(start int64) error {
 			sawFeatures = true
 		case "type":
 			if err := rd.dec.Decode(&typ); err != nil {
-				return rd.syntax(err, -1, 0)
+				return rd.syntax(err, featureIndex(), start)
 			}
 		default:
 			var raw json.RawMessage
 			if err := rd.dec.Decode(&raw); err != nil {
-				return rd.syntax(err, -1, 0)
+				return rd.syntax(err, featureIndex(), start)
 			}
 			members[key] = raw
 		}
 	}
 	if _, err := rd.dec.Token(); err != nil { // the closing '}'
-		return rd.syntax(err, -1, 0)
+		return rd.syntax(err, featureIndex(), start)
 	}
 
 	switch {
@@ -128,7 +180,9 @@ func (rd *reader) object(start int64) error {
 		var jf jsonFeature
 		jf.Type = typ
 		jf.ID = members["id"]
-		jf.Geometry = members["geometry"]
+		if g, ok := members["geometry"]; ok {
+			_ = jf.Geometry.UnmarshalJSON(g)
+		}
 		if p, ok := members["properties"]; ok {
 			if err := json.Unmarshal(p, &jf.Properties); err != nil {
 				return fmt.Errorf("geojson: feature %d (byte %d): properties: %v", rd.index, start, err)
@@ -179,29 +233,13 @@ func (rd *reader) feature(jf *jsonFeature, start int64) error {
 		}
 		return fail("type is %q, want \"Feature\"", jf.Type)
 	}
-	if len(jf.Geometry) == 0 || string(jf.Geometry) == "null" {
+	if !jf.Geometry.set {
 		return fail("missing geometry")
 	}
-	var g geojson.Geometry
-	if err := g.UnmarshalJSON(jf.Geometry); err != nil {
-		if errors.Is(err, geojson.ErrInvalidGeometry) {
-			var head struct {
-				Type any `json:"type"`
-			}
-			_ = json.Unmarshal(jf.Geometry, &head)
-			if head.Type == nil {
-				return fail("geometry has no type")
-			}
-			return fail("unsupported geometry type %v", jsonText(head.Type))
-		}
-		return fail("bad geometry: %v", err)
+	if jf.Geometry.err != nil {
+		return fail("%v", jf.Geometry.err)
 	}
-	geom := g.Geometry()
-	switch geom.(type) {
-	case orb.Point, orb.MultiPoint, orb.LineString, orb.MultiLineString, orb.Polygon, orb.MultiPolygon:
-	default:
-		return fail("unsupported geometry type %q", g.Type)
-	}
+	geom := jf.Geometry.geom
 
 	props := jf.Properties
 	if props == nil {
@@ -306,8 +344,8 @@ func (rd *reader) syntax(err error, index int, start int64) error {
 	return fmt.Errorf("%s%w", where, err)
 }
 
-// errorOffset finds the input byte offset of a syntax error the decoder
-// has just returned. encoding/json counts the offsets of errors met inside
+// errorOffset finds the input byte offset (0-based) of the byte at which
+// the decoder has just returned a syntax error. encoding/json counts the offsets of errors met inside
 // Decode from an origin that moves when Token is also used, so the offset
 // is recomputed: the decoder has not consumed the bad value, and its
 // buffer holds the value up to the error, which a fresh decoder scans
@@ -317,8 +355,8 @@ func (rd *reader) errorOffset() int64 {
 	var raw json.RawMessage
 	err := json.NewDecoder(rd.dec.Buffered()).Decode(&raw)
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return base + se.Offset
+	if errors.As(err, &se) && se.Offset > 0 {
+		return base + se.Offset - 1 // Offset counts the bad byte
 	}
 	return base
 }

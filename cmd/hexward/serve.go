@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hexward/hexward/layers"
+	"github.com/hexward/hexward/layers/demo"
+	"github.com/hexward/hexward/tiles"
+	"github.com/hexward/hexward/web"
+)
+
+// dbFlags are the flags of every command that opens the database.
+type dbFlags struct {
+	url  *string
+	data *string
+}
+
+func addDBFlags(fs *flag.FlagSet) dbFlags {
+	return dbFlags{
+		url:  fs.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL/PostGIS URL (env DATABASE_URL); empty starts a private cluster in --data"),
+		data: fs.String("data", envOr("HEXWARD_DATA", ".hexward"), "data folder for the private PostgreSQL cluster (env HEXWARD_DATA)"),
+	}
+}
+
+func (f dbFlags) open(ctx context.Context, log *slog.Logger) (*database, error) {
+	return openDatabase(ctx, *f.url, *f.data, log)
+}
+
+func envBool(key string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(key))
+	return b
+}
+
+func serve(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	db := addDBFlags(fs)
+	addr := fs.String("addr", envOr("HEXWARD_ADDR", "127.0.0.1:8080"), "listen address (env HEXWARD_ADDR)")
+	withDemo := fs.Bool("demo", envBool("HEXWARD_DEMO"), "load the demo district when the database holds no features (env HEXWARD_DEMO)")
+	seed := fs.Int64("demo-seed", 1, "seed of the demo district")
+	scale := fs.Float64("demo-scale", 1, "scale of the demo district (1 ≈ 20k buildings)")
+	token := fs.String("write-token", os.Getenv("HEXWARD_WRITE_TOKEN"), "bearer token that writes need (env HEXWARD_WRITE_TOKEN); empty disables writes")
+	maxBody := fs.Int64("max-body", 8<<20, "largest request body in bytes")
+	warm := fs.Bool("warm", true, "render the tile pyramid z14-17 of the data area at start")
+	cacheMB := fs.Int64("tile-cache-mb", 1024, "tile cache size in MiB")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := db.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	cat := layers.Governance()
+	store := layers.NewStore(d.pool, cat)
+	if *withDemo {
+		if err := loadDemoIfEmpty(ctx, log, store, *seed, *scale); err != nil {
+			return err
+		}
+	}
+
+	// Changes committed from here on reach the tile engine in order; they
+	// queue while it loads.
+	changes := make(chan []layers.Change, 4096)
+	store.Subscribe(func(cs []layers.Change) { changes <- cs })
+	engine := tiles.NewEngine(cat, store, tiles.Options{CacheBytes: *cacheMB << 20})
+	start := time.Now()
+	if err := engine.Load(ctx); err != nil {
+		return fmt.Errorf("loading the tile index: %w", err)
+	}
+	log.Info("tile index loaded", "took", time.Since(start).Round(time.Millisecond))
+	go applyChanges(ctx, log, engine, changes)
+	if *warm {
+		go func() {
+			start := time.Now()
+			n, err := engine.Warm(ctx, [][]string{cat.Names()}, 14, 17, engine.Bounds())
+			if err != nil && ctx.Err() == nil {
+				log.Error("warming tiles", "err", err)
+				return
+			}
+			log.Info("tile pyramid warm", "tiles", n, "zooms", "14-17", "took", time.Since(start).Round(time.Millisecond))
+		}()
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := web.New(web.Config{Store: store, Tiles: engine, Log: log, WriteToken: *token, MaxBody: *maxBody, Registry: reg})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("Hexward is serving", "url", "http://"+ln.Addr().String()+"/", "writes", *token != "")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// applyChanges feeds committed changes to the tile engine, batching what
+// has queued up so that a burst of writes costs one refresh.
+func applyChanges(ctx context.Context, log *slog.Logger, engine *tiles.Engine, changes <-chan []layers.Change) {
+	for {
+		var batch []layers.Change
+		select {
+		case <-ctx.Done():
+			return
+		case cs := <-changes:
+			batch = append(batch, cs...)
+		}
+	drain:
+		for len(batch) < 100_000 {
+			select {
+			case cs := <-changes:
+				batch = append(batch, cs...)
+			default:
+				break drain
+			}
+		}
+		if err := engine.Apply(ctx, batch); err != nil && ctx.Err() == nil {
+			log.Error("refreshing tiles", "changes", len(batch), "err", err)
+		}
+	}
+}
+
+func loadDemo(ctx context.Context, log *slog.Logger, store *layers.Store, seed int64, scale float64) error {
+	start := time.Now()
+	next, stop := pullFeatures(func(emit func(layers.Feature) error) error {
+		return demo.Generate(seed, scale, emit)
+	})
+	defer stop()
+	st, err := store.Import(ctx, next, nil)
+	if err != nil {
+		return fmt.Errorf("loading the demo district: %w", err)
+	}
+	log.Info("demo district loaded", "features", st.Features, "buildings", st.ByLayer["buildings"],
+		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func loadDemoIfEmpty(ctx context.Context, log *slog.Logger, store *layers.Store, seed int64, scale float64) error {
+	n, err := store.Count(ctx, "buildings")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("database already holds features; demo not loaded", "buildings", n)
+		return nil
+	}
+	return loadDemo(ctx, log, store, seed, scale)
+}
+
+func migrate(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	db := addDBFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := db.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	d.Close()
+	fmt.Println("migrations up to date")
+	return nil
+}

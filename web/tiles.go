@@ -1,0 +1,93 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hexward/hexward/tiles"
+)
+
+// Vector tiles, TileJSON and the MapLibre style.
+
+func (s *Server) layerList(list string) ([]string, error) {
+	names := strings.Split(list, ",")
+	for _, n := range names {
+		if _, ok := s.cat.Layer(n); !ok {
+			return nil, notFound("unknown layer %q", n)
+		}
+	}
+	return names, nil
+}
+
+// parseTile reads z, x and y ("y.mvt") and checks they name a tile.
+func parseTile(r *http.Request) (z, x, y uint32, err error) {
+	ys, ok := strings.CutSuffix(r.PathValue("y"), ".mvt")
+	if !ok {
+		ys, ok = strings.CutSuffix(r.PathValue("y"), ".pbf")
+	}
+	if !ok {
+		return 0, 0, 0, badRequest("tile path must end in {y}.mvt")
+	}
+	var v [3]uint64
+	for i, s := range []string{r.PathValue("z"), r.PathValue("x"), ys} {
+		if v[i], err = strconv.ParseUint(s, 10, 32); err != nil {
+			return 0, 0, 0, badRequest("tile coordinate %q is not a non-negative integer", s)
+		}
+	}
+	if v[0] > tiles.MaxZoom {
+		return 0, 0, 0, badRequest("zoom %d above the maximum %d", v[0], tiles.MaxZoom)
+	}
+	if n := uint64(1) << v[0]; v[1] >= n || v[2] >= n {
+		return 0, 0, 0, badRequest("tile %d/%d/%d does not exist: x and y must be below %d at zoom %d", v[0], v[1], v[2], n, v[0])
+	}
+	return uint32(v[0]), uint32(v[1]), uint32(v[2]), nil
+}
+
+func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
+	names, err := s.layerList(r.PathValue("layers"))
+	if err != nil {
+		return err
+	}
+	z, x, y, err := parseTile(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.tiles.Tile(r.Context(), names, z, x, y)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("ETag", t.ETag)
+	h.Set("Cache-Control", "public, no-cache") // keep, but revalidate: edits change tiles at once
+	if len(t.Merged) > 0 {
+		h.Set("X-Hexward-Merged", strings.Join(t.Merged, ","))
+	}
+	if match := r.Header.Get("If-None-Match"); match != "" && match == t.ETag {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	h.Set("Content-Type", "application/vnd.mapbox-vector-tile")
+	h.Set("Content-Length", strconv.Itoa(len(t.Data)))
+	_, _ = w.Write(t.Data)
+	return nil
+}
+
+func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
+	list, ok := strings.CutSuffix(r.PathValue("tilejson"), ".json")
+	if !ok {
+		return notFound("no such document: TileJSON is at /tiles/{layer}.json")
+	}
+	names, err := s.layerList(list)
+	if err != nil {
+		return err
+	}
+	url := base(r) + "/tiles/" + strings.Join(names, ",") + "/{z}/{x}/{y}.mvt"
+	writeJSON(w, http.StatusOK, jsonType, tiles.TileJSON(s.cat, names, url, s.tiles.Bounds()))
+	return nil
+}
+
+func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, jsonType, tiles.Style(s.cat, base(r), s.tiles.Bounds()))
+	return nil
+}
