@@ -56,6 +56,7 @@ func openDatabase(ctx context.Context, url, dataDir string, log *slog.Logger) (*
 	cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0"
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "600000"
+	cfg.MaxConns = 32
 	if d.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, err
 	}
