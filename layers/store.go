@@ -341,4 +341,3 @@ func (s *Store) Extent(ctx context.Context) (orb.Bound, error) {
 		FROM (SELECT ST_Extent(geom) AS e FROM features) x`).Scan(&v[0], &v[1], &v[2], &v[3])
 	return toBound(v), err
 }
-

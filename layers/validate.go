@@ -12,10 +12,10 @@ import (
 
 // Limits on one feature, so that a single write cannot exhaust the server.
 const (
-	MaxVertices    = 100_000 // per feature
-	MaxProps       = 100     // properties per feature
-	defaultMaxLen  = 1000    // runes per string property
-	maxPropsBytes  = 64 << 10
+	MaxVertices   = 100_000 // per feature
+	MaxProps      = 100     // properties per feature
+	defaultMaxLen = 1000    // runes per string property
+	maxPropsBytes = 64 << 10
 )
 
 // ValidationError says which feature is refused and why. Index is the

@@ -74,7 +74,9 @@ func TestImportExportRoundTrip(t *testing.T) {
 	if n := countFeatures(t, url); n != 0 {
 		t.Fatalf("bad file imported %d features", n)
 	}
-	captureStdout(t, func() error { return importCmd(ctx, quiet(), []string{"--database-url", url, "--layer", "gates", good}) })
+	captureStdout(t, func() error {
+		return importCmd(ctx, quiet(), []string{"--database-url", url, "--layer", "gates", good})
+	})
 	if n := countFeatures(t, url); n != 2 {
 		t.Fatalf("imported %d features", n)
 	}
