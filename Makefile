@@ -16,7 +16,7 @@ deps:
 	@scripts/deps.sh
 
 ui: deps
-	@scripts/ui-vendor.sh
+	@HEXWARD_UI_NO_SYSTEM=1 scripts/ui-vendor.sh
 
 build: ui
 	go build -o bin/hexward ./cmd/hexward
@@ -29,6 +29,7 @@ gotest:
 	go test -race -timeout 20m ./...
 
 e2e: build
+	@scripts/ui-vendor.sh
 	scripts/e2e.sh
 
 bench: build

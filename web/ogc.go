@@ -134,7 +134,7 @@ func (s *Server) queryables(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	props := map[string]any{}
+	props := make(ordered, 0, len(l.Props)+1)
 	for _, p := range l.Props {
 		d := map[string]any{"title": p.Title, "x-title-zh": p.TitleZH}
 		switch p.Type {
@@ -161,10 +161,10 @@ func (s *Server) queryables(w http.ResponseWriter, r *http.Request) error {
 		if p.Max != nil {
 			d["maximum"] = *p.Max
 		}
-		props[p.Name] = d
+		props = append(props, kv{p.Name, d})
 	}
-	props["geometry"] = map[string]any{"x-ogc-role": "primary-geometry", "format": "geometry-" + map[layers.Kind]string{
-		layers.Point: "point-or-multipoint", layers.Line: "linestring-or-multilinestring", layers.Plane: "polygon-or-multipolygon"}[l.Kind]}
+	props = append(props, kv{"geometry", map[string]any{"x-ogc-role": "primary-geometry", "format": "geometry-" + map[layers.Kind]string{
+		layers.Point: "point-or-multipoint", layers.Line: "linestring-or-multilinestring", layers.Plane: "polygon-or-multipolygon"}[l.Kind]}})
 	writeJSON(w, http.StatusOK, "application/schema+json", map[string]any{
 		"$schema":    "https://json-schema.org/draft/2020-12/schema",
 		"$id":        base(r) + "/api/collections/" + l.Name + "/queryables",
@@ -173,6 +173,31 @@ func (s *Server) queryables(w http.ResponseWriter, r *http.Request) error {
 		"properties": props,
 	})
 	return nil
+}
+
+// ordered is a JSON object that keeps its keys in order (the catalogue's
+// property order, which the map's panel follows).
+type ordered []kv
+
+type kv struct {
+	k string
+	v any
+}
+
+func (o ordered) MarshalJSON() ([]byte, error) {
+	buf := []byte{'{'}
+	for i, e := range o {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, _ := json.Marshal(e.k)
+		v, err := json.Marshal(e.v)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(append(append(buf, k...), ':'), v...)
+	}
+	return append(buf, '}'), nil
 }
 
 // reserved query parameters; every other parameter filters a property.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -43,6 +44,39 @@ type uiAsset struct {
 	ctype string
 	etag  string
 	cache string
+
+	gzOnce sync.Once
+	gz     []byte // gzip of body, when that is worth sending
+}
+
+// gzipped returns the gzip-compressed body, or nil for types that do not
+// compress (glyph PBFs, images) or files too small to bother.
+func (a *uiAsset) gzipped() []byte {
+	if len(a.body) < 1024 || !strings.HasPrefix(a.ctype, "text/") && a.ctype != "application/json" {
+		return nil
+	}
+	a.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Write(a.body)
+		zw.Close()
+		if buf.Len() < len(a.body)*9/10 {
+			a.gz = buf.Bytes()
+		}
+	})
+	return a.gz
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }
 
 type uiHandler struct {
@@ -68,13 +102,23 @@ func UIHandler() http.Handler {
 	if err != nil {
 		panic(err) // "ui" is embedded above; a failure is a build error
 	}
+	h, err := newUIHandler(root)
+	if err != nil {
+		panic(err) // likewise: index.html is part of the source tree
+	}
+	return h
+}
+
+// newUIHandler serves the UI from root (the embedded ui/ folder, or a test
+// file system).
+func newUIHandler(root fs.FS) (*uiHandler, error) {
 	h := &uiHandler{root: root, fontstack: map[string]string{}, assets: map[string]*uiAsset{}}
-	_, err = fs.Stat(root, mapLibreModule)
+	_, err := fs.Stat(root, mapLibreModule)
 	h.vendorOK = err == nil
 
 	raw, err := fs.ReadFile(root, "index.html")
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
 	state := `data-vendor="missing"`
 	if h.vendorOK {
@@ -89,7 +133,7 @@ func UIHandler() http.Handler {
 			}
 		}
 	}
-	return h
+	return h, nil
 }
 
 func (h *uiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -176,12 +220,17 @@ func (h *uiHandler) serve(w http.ResponseWriter, r *http.Request, a *uiAsset) {
 	hd := w.Header()
 	hd.Set("Content-Type", a.ctype)
 	hd.Set("Cache-Control", a.cache)
-	hd.Set("ETag", a.etag)
 	hd.Set("X-Content-Type-Options", "nosniff")
-	if a.ctype == "text/html; charset=utf-8" {
-		hd.Set("Referrer-Policy", "same-origin")
+	body, etag := a.body, a.etag
+	if gz := a.gzipped(); gz != nil {
+		hd.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			body, etag = gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+			hd.Set("Content-Encoding", "gzip")
+		}
 	}
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	hd.Set("ETag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 func newAsset(body []byte, name string) *uiAsset {
@@ -235,7 +284,9 @@ func emptyGlyphRange(stack, rng string) []byte {
 	return appendPBFBytes(nil, 1, fsMsg)
 }
 
-func appendPBFString(b []byte, field int, s string) []byte { return appendPBFBytes(b, field, []byte(s)) }
+func appendPBFString(b []byte, field int, s string) []byte {
+	return appendPBFBytes(b, field, []byte(s))
+}
 
 func appendPBFBytes(b []byte, field int, v []byte) []byte {
 	b = appendVarint(b, uint64(field<<3|2))

@@ -79,11 +79,19 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 		c.gid, _ = strconv.Atoi(u.Gid)
 		c.cred = &syscall.Credential{Uid: uint32(c.uid), Gid: uint32(c.gid)}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// Parents are made searchable so that the postgres user can reach the
+	// folder when we run as root; the folder itself is private.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 		return nil, err
 	}
 	if c.cred != nil {
 		if err := os.Chown(dir, c.uid, c.gid); err != nil {
+			return nil, err
+		}
+		if err := reachable(filepath.Dir(dir), c.uid); err != nil {
 			return nil, err
 		}
 	}
@@ -138,6 +146,24 @@ func (c *Cluster) run(ctx context.Context, name string, args ...string) error {
 		return fmt.Errorf("pgcluster: %s: %w\n%s", name, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// reachable checks that user uid may search every folder from dir up to
+// the root, as PostgreSQL running as that user must.
+func reachable(dir string, uid int) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		info, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if ok && int(st.Uid) != uid && info.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("pgcluster: the postgres user cannot enter %s (mode %v); use a --data folder under searchable folders or chmod o+x it", d, info.Mode().Perm())
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 func freePort() (int, error) {
