@@ -81,6 +81,23 @@ func (l *Layer) Prop(name string) (*Property, bool) {
 	return nil, false
 }
 
+// InTiles says whether vector tiles carry property p: what the map draws
+// and labels (the label, name_en, categories, numbers and flags), not the
+// free text of each feature (addresses, phones, people), which the map
+// fetches by id from the API when a feature is clicked. Keeping tiles to
+// what is drawn keeps a dense district's tiles small.
+func (l *Layer) InTiles(p *Property) bool {
+	switch {
+	case p.Type == PointProp:
+		return false
+	case p.Name == l.Label, p.Name == "name_en", p.Name == l.Style.ColorBy:
+		return true
+	case p.Type == String:
+		return len(p.Enum) > 0
+	}
+	return true
+}
+
 // Catalogue is the set of layers the service knows, in display order.
 type Catalogue struct {
 	layers []*Layer

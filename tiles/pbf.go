@@ -11,25 +11,25 @@ import (
 // faster than building orb/encoding/mvt's generated message structs per
 // tile (see BenchmarkEncode).
 
-// Field keys (field number << 3 | wire type).
+// Field keys: field number << 3 | wire type (0 varint, 1 64-bit, 2 bytes).
 const (
 	keyTileLayer = 3<<3 | 2 // Tile.layers
 
-	keyLayerName     = 1<<3 | 2  // Layer.name
-	keyLayerFeature  = 2<<3 | 2  // Layer.features
-	keyLayerKey      = 3<<3 | 2  // Layer.keys
-	keyLayerValue    = 4<<3 | 2  // Layer.values
-	keyLayerExtent   = 5<<3 | 0  // Layer.extent
-	keyLayerVersion  = 15<<3 | 0 // Layer.version
-	keyFeatureID     = 1<<3 | 0  // Feature.id
-	keyFeatureTags   = 2<<3 | 2  // Feature.tags (packed)
-	keyFeatureType   = 3<<3 | 0  // Feature.type
-	keyFeatureGeom   = 4<<3 | 2  // Feature.geometry (packed)
-	keyValueString   = 1<<3 | 2  // Value.string_value
-	keyValueDouble   = 3<<3 | 1  // Value.double_value
-	keyValueUint     = 5<<3 | 0  // Value.uint_value
-	keyValueSint     = 6<<3 | 0  // Value.sint_value
-	keyValueBool     = 7<<3 | 0  // Value.bool_value
+	keyLayerName     = 1<<3 | 2 // Layer.name
+	keyLayerFeature  = 2<<3 | 2 // Layer.features
+	keyLayerKey      = 3<<3 | 2 // Layer.keys
+	keyLayerValue    = 4<<3 | 2 // Layer.values
+	keyLayerExtent   = 5 << 3   // Layer.extent
+	keyLayerVersion  = 15 << 3  // Layer.version
+	keyFeatureID     = 1 << 3   // Feature.id
+	keyFeatureTags   = 2<<3 | 2 // Feature.tags (packed)
+	keyFeatureType   = 3 << 3   // Feature.type
+	keyFeatureGeom   = 4<<3 | 2 // Feature.geometry (packed)
+	keyValueString   = 1<<3 | 2 // Value.string_value
+	keyValueDouble   = 3<<3 | 1 // Value.double_value
+	keyValueUint     = 5 << 3   // Value.uint_value
+	keyValueSint     = 6 << 3   // Value.sint_value
+	keyValueBool     = 7 << 3   // Value.bool_value
 	geomTypePoint    = 1
 	geomTypeLine     = 2
 	geomTypePolygon  = 3
@@ -71,28 +71,6 @@ func appendStringField(b []byte, key byte, s string) []byte {
 	b = append(b, key)
 	b = appendVarint(b, uint64(len(s)))
 	return append(b, s...)
-}
-
-// appendPacked appends a packed repeated uint32 field.
-func appendPacked(b []byte, key byte, vs []uint32) []byte {
-	n := 0
-	for _, v := range vs {
-		n += varintLen(uint64(v))
-	}
-	b = append(b, key)
-	b = appendVarint(b, uint64(n))
-	for _, v := range vs {
-		b = appendVarint(b, uint64(v))
-	}
-	return b
-}
-
-func packedLen(vs []uint32) int {
-	n := 0
-	for _, v := range vs {
-		n += varintLen(uint64(v))
-	}
-	return n
 }
 
 // encodeValue encodes a property value as a vector_tile Value message, or
