@@ -2,6 +2,7 @@ package layers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -24,7 +25,7 @@ func (s *Store) Import(ctx context.Context, next func() (Feature, bool, error), 
 	var changes []Change
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_stage (
-			ord int NOT NULL, layer text NOT NULL, wkb bytea NOT NULL, props jsonb NOT NULL, h3 bigint) ON COMMIT DROP`); err != nil {
+			ord int NOT NULL, layer text NOT NULL, wkb bytea NOT NULL, props jsonb NOT NULL, anchor bytea NOT NULL, h3 bigint) ON COMMIT DROP`); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
 		batch := make([][]any, 0, s.importBat)
@@ -32,7 +33,7 @@ func (s *Store) Import(ctx context.Context, next func() (Feature, bool, error), 
 			if len(batch) == 0 {
 				return nil
 			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_stage"}, []string{"ord", "layer", "wkb", "props", "h3"}, pgx.CopyFromRows(batch)); err != nil {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_stage"}, []string{"ord", "layer", "wkb", "props", "anchor", "h3"}, pgx.CopyFromRows(batch)); err != nil {
 				return fmt.Errorf("import: staging: %w", err)
 			}
 			batch = batch[:0]
@@ -50,7 +51,7 @@ func (s *Store) Import(ctx context.Context, next func() (Feature, bool, error), 
 			if err != nil {
 				return err
 			}
-			batch = append(batch, []any{i, f.Layer, p.wkb, p.props, p.h3})
+			batch = append(batch, []any{i, f.Layer, p.wkb, p.props, p.anchor, p.h3})
 			st.Features++
 			st.ByLayer[f.Layer]++
 			if len(batch) == cap(batch) {
@@ -79,9 +80,20 @@ func (s *Store) Import(ctx context.Context, next func() (Feature, bool, error), 
 		} else if err != pgx.ErrNoRows {
 			return fmt.Errorf("import: checking geometry: %w", err)
 		}
+		if a, _ := ActorFrom(ctx); a.Scope != "" {
+			var out *int
+			err := tx.QueryRow(ctx, `SELECT min(ord) FROM import_stage
+				WHERE NOT COALESCE(ST_Intersects(ST_GeomFromWKB(anchor, 4326), `+scopeAreaSQL(1)+`), false)`, a.Scope).Scan(&out)
+			if err != nil {
+				return fmt.Errorf("import: checking scope: %w", err)
+			}
+			if out != nil {
+				return &ValidationError{Index: *out, Field: "geometry", Problem: ErrOutOfScope.Error()}
+			}
+		}
 		rows, err := tx.Query(ctx, `WITH ins AS (
-			INSERT INTO features (layer, geom, props, h3)
-			SELECT layer, ST_GeomFromWKB(wkb, 4326), props, h3 FROM import_stage ORDER BY ord
+			INSERT INTO features (layer, geom, props, anchor, h3)
+			SELECT layer, ST_GeomFromWKB(wkb, 4326), props, ST_GeomFromWKB(anchor, 4326), h3 FROM import_stage ORDER BY ord
 			RETURNING id, layer, geom)
 			INSERT INTO changes (layer, feature_id, op, after_box)
 			SELECT layer, id, 'insert', box2d(geom) FROM ins
@@ -97,7 +109,14 @@ func (s *Store) Import(ctx context.Context, next func() (Feature, bool, error), 
 			}
 			changes = append(changes, c)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if s.audit != nil {
+			summary, _ := json.Marshal(st)
+			return s.audit(ctx, tx, Insert, "import", 0, nil, summary)
+		}
+		return nil
 	})
 	if err != nil {
 		return ImportStats{}, err

@@ -20,6 +20,7 @@ type Query struct {
 	Filters map[string]any // property = value, typed by ParseFilter
 	After   int64          // return ids greater than this (paging cursor)
 	Limit   int
+	Scope   string // area code: only features anchored in that area; empty for all
 }
 
 // Item is a feature as the API serves it: GeoJSON geometry straight from
@@ -81,8 +82,9 @@ func (s *Store) Items(ctx context.Context, q Query) ([]Item, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, ST_AsGeoJSON(geom, 7), props, updated FROM features
 		WHERE layer = $1 AND id > $2 AND props @> $3::jsonb
 		  AND ($4 OR ST_Intersects(geom, ST_MakeEnvelope($5, $6, $7, $8, 4326)))
+		  AND ($10 = '' OR COALESCE(ST_Intersects(anchor, `+scopeAreaSQL(10)+`), false))
 		ORDER BY id LIMIT $9`,
-		q.Layer, q.After, filter, q.BBox == nil, box[0], box[1], box[2], box[3], q.Limit)
+		q.Layer, q.After, filter, q.BBox == nil, box[0], box[1], box[2], box[3], q.Limit, q.Scope)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", q.Layer, err)
 	}
@@ -95,15 +97,17 @@ func (s *Store) Items(ctx context.Context, q Query) ([]Item, error) {
 	})
 }
 
-// Item returns one feature as the API serves it.
-func (s *Store) Item(ctx context.Context, layer string, id int64) (Item, error) {
+// Item returns one feature as the API serves it; a feature outside scope
+// (an area code, empty for all) is not found.
+func (s *Store) Item(ctx context.Context, layer string, id int64, scope string) (Item, error) {
 	if _, ok := s.cat.Layer(layer); !ok {
 		return Item{}, &UnknownLayerError{layer}
 	}
 	var it Item
 	var g string
 	err := s.pool.QueryRow(ctx, `SELECT id, ST_AsGeoJSON(geom, 7), props, updated FROM features
-		WHERE layer = $1 AND id = $2`, layer, id).Scan(&it.ID, &g, &it.Props, &it.Updated)
+		WHERE layer = $1 AND id = $2 AND ($3 = '' OR COALESCE(ST_Intersects(anchor, `+scopeAreaSQL(3)+`), false))`,
+		layer, id, scope).Scan(&it.ID, &g, &it.Props, &it.Updated)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return it, ErrNotFound
 	}

@@ -27,6 +27,7 @@ type Store struct {
 	pool      *pgxpool.Pool
 	cat       *Catalogue
 	h3res     int
+	audit     AuditFunc    // records writes in their transaction; nil: no audit
 	mu        sync.RWMutex // guards subs
 	subs      []func([]Change)
 	importBat int // features staged per COPY batch
@@ -65,10 +66,11 @@ func (s *Store) publish(cs []Change) {
 
 // prepared is a validated feature ready for SQL.
 type prepared struct {
-	wkb   []byte
-	props []byte
-	h3    int64
-	bound orb.Bound
+	wkb    []byte
+	props  []byte
+	anchor []byte // WKB point
+	h3     int64
+	bound  orb.Bound
 }
 
 func (s *Store) prepare(f *Feature, index int) (prepared, error) {
@@ -83,11 +85,16 @@ func (s *Store) prepare(f *Feature, index int) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
-	cell, err := grid.CellOf(f.Geometry, s.h3res)
+	a, ok := grid.Anchor(f.Geometry)
+	if !ok {
+		return prepared{}, &ValidationError{Layer: f.Layer, Index: index, ID: f.ID, Field: "geometry", Problem: "empty"}
+	}
+	anchor, _ := wkb.Marshal(a)
+	cell, err := grid.CellOf(a, s.h3res)
 	if err != nil {
 		return prepared{}, &ValidationError{Layer: f.Layer, Index: index, ID: f.ID, Field: "geometry", Problem: err.Error()}
 	}
-	return prepared{wkb: g, props: props, h3: int64(cell), bound: f.Geometry.Bound()}, nil
+	return prepared{wkb: g, props: props, anchor: anchor, h3: int64(cell), bound: f.Geometry.Bound()}, nil
 }
 
 // checkValid asks PostGIS whether the geometry is valid (rings that do not
@@ -172,23 +179,32 @@ func (s *Store) write(ctx context.Context, f Feature, op Op) (Feature, error) {
 		if err := checkValid(ctx, tx, &f, -1, p.wkb); err != nil {
 			return err
 		}
+		var before json.RawMessage
+		if op == Update {
+			var err error
+			if before, err = s.beforeWrite(ctx, tx, f.Layer, f.ID); err != nil {
+				return err
+			}
+		}
 		var row pgx.Row
 		if op == Insert {
 			row = tx.QueryRow(ctx, `WITH ins AS (
-				INSERT INTO features (layer, geom, props, h3) VALUES ($1, ST_GeomFromWKB($2, 4326), $3, $4)
+				INSERT INTO features (layer, geom, props, anchor, h3)
+				VALUES ($1, ST_GeomFromWKB($2, 4326), $3, ST_GeomFromWKB($4, 4326), $5)
 				RETURNING id, layer, geom)
 				INSERT INTO changes (layer, feature_id, op, after_box)
 				SELECT layer, id, 'insert', box2d(geom) FROM ins
-				RETURNING feature_id, `+changeCols, f.Layer, p.wkb, p.props, p.h3)
+				RETURNING feature_id, `+changeCols, f.Layer, p.wkb, p.props, p.anchor, p.h3)
 		} else {
 			row = tx.QueryRow(ctx, `WITH old AS (
 				SELECT id, box2d(geom) AS b FROM features WHERE layer = $1 AND id = $2 FOR UPDATE),
 				upd AS (
-				UPDATE features f SET geom = ST_GeomFromWKB($3, 4326), props = $4, h3 = $5, updated = now()
+				UPDATE features f SET geom = ST_GeomFromWKB($3, 4326), props = $4,
+					anchor = ST_GeomFromWKB($5, 4326), h3 = $6, updated = now()
 				FROM old WHERE f.layer = $1 AND f.id = old.id RETURNING f.id, box2d(f.geom) AS b)
 				INSERT INTO changes (layer, feature_id, op, before_box, after_box)
 				SELECT $1, upd.id, 'update', old.b, upd.b FROM upd, old
-				RETURNING feature_id, `+changeCols, f.Layer, f.ID, p.wkb, p.props, p.h3)
+				RETURNING feature_id, `+changeCols, f.Layer, f.ID, p.wkb, p.props, p.anchor, p.h3)
 		}
 		var id int64
 		if err := scanChange(row, &ch, &id); err != nil {
@@ -199,7 +215,7 @@ func (s *Store) write(ctx context.Context, f Feature, op Op) (Feature, error) {
 		}
 		f.ID, ch.FeatureID, ch.Layer, ch.Op = id, id, f.Layer, op
 		f.Updated = ch.At
-		return nil
+		return s.afterWrite(ctx, tx, op, &f, before)
 	})
 	if err != nil {
 		return Feature{}, err
@@ -215,6 +231,10 @@ func (s *Store) Delete(ctx context.Context, layer string, id int64) error {
 	}
 	ch := Change{Layer: layer, FeatureID: id, Op: Delete}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		before, err := s.beforeWrite(ctx, tx, layer, id)
+		if err != nil {
+			return err
+		}
 		row := tx.QueryRow(ctx, `WITH del AS (
 			DELETE FROM features WHERE layer = $1 AND id = $2 RETURNING id, box2d(geom) AS b)
 			INSERT INTO changes (layer, feature_id, op, before_box)
@@ -226,7 +246,7 @@ func (s *Store) Delete(ctx context.Context, layer string, id int64) error {
 			}
 			return err
 		}
-		return nil
+		return s.afterWrite(ctx, tx, Delete, &Feature{Layer: layer, ID: id}, before)
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ CREATE TABLE features (
     geom      geometry(Geometry, 4326) NOT NULL,
     geom3857  geometry(Geometry, 3857) GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
     props     jsonb       NOT NULL DEFAULT '{}',
+    anchor    geometry(Point, 4326) NOT NULL, -- grid.Anchor: the point that places the feature in a cell and an area scope
     h3        bigint,
     updated   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (layer, id),
@@ -18,6 +19,7 @@ CREATE TABLE features (
 
 CREATE INDEX features_geom_idx     ON features USING gist (geom);
 CREATE INDEX features_geom3857_idx ON features USING gist (geom3857);
+CREATE INDEX features_anchor_idx   ON features USING gist (anchor);
 CREATE INDEX features_h3_idx       ON features (h3);
 CREATE INDEX features_id_idx       ON features (id);
 CREATE INDEX features_props_idx    ON features USING gin (props jsonb_path_ops);

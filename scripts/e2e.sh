@@ -9,8 +9,7 @@ data=$(mktemp -d /tmp/hexward-e2e.XXXXXX)
 chmod 755 "$data"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
 log="$data/server.log"
-token=e2e-$RANDOM$RANDOM
-bin/hexward serve --demo --data "$data" --addr "127.0.0.1:$port" --write-token "$token" >"$log" 2>&1 &
+bin/hexward serve --demo --data "$data" --addr "127.0.0.1:$port" >"$log" 2>&1 &
 pid=$!
 cleanup() {
 	kill "$pid" 2>/dev/null || true
@@ -27,7 +26,7 @@ for _ in $(seq 1 300); do
 done
 curl -fsS "$url/healthz" >/dev/null || { cat "$log"; echo "e2e: server not healthy" >&2; exit 1; }
 echo "e2e: server up at $url"
-if ! HEXWARD_URL=$url HEXWARD_WRITE_TOKEN=$token node --test --test-concurrency=1 web/e2e/; then
+if ! HEXWARD_URL=$url node --test --test-concurrency=1 web/e2e/; then
 	echo "--- server log (tail) ---"; tail -n 50 "$log"
 	exit 1
 fi

@@ -303,6 +303,7 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	q.Scope = scopeOf(r)
 	items, err := s.store.Items(r.Context(), q)
 	if err != nil {
 		return err
@@ -346,7 +347,7 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	it, err := s.store.Item(r.Context(), l.Name, id)
+	it, err := s.store.Item(r.Context(), l.Name, id, scopeOf(r))
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,10 @@ func TestOGRInfoReadsEveryLayer(t *testing.T) {
 	}
 	e := newEnv(t)
 	ds := "OAPIF:" + e.url + "/api"
-	out, err := exec.Command(ogrinfo, "-ro", "-q", ds).CombinedOutput()
+	// GDAL sends the viewer's API token with every request.
+	auth := []string{"--config", "GDAL_HTTP_HEADERS", "Authorization: Bearer " + e.tokens["viewer"]}
+	ogr := func(args ...string) *exec.Cmd { return exec.Command(ogrinfo, append(auth, args...)...) }
+	out, err := ogr("-ro", "-q", ds).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ogrinfo: %v\n%s", err, out)
 	}
@@ -33,7 +36,7 @@ func TestOGRInfoReadsEveryLayer(t *testing.T) {
 			t.Errorf("ogrinfo does not list layer %s:\n%s", l.Name, out)
 			continue
 		}
-		info, err := exec.Command(ogrinfo, "-ro", "-al", ds, l.Name).CombinedOutput()
+		info, err := ogr("-ro", "-al", ds, l.Name).CombinedOutput()
 		if err != nil {
 			t.Fatalf("ogrinfo %s: %v\n%s", l.Name, err, info)
 		}

@@ -4,7 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/tiles"
@@ -47,12 +51,27 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, layers.ErrOutOfScope):
+		return http.StatusForbidden
+	case isUnauth(err):
+		return http.StatusUnauthorized
+	case unavailable(err):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &ul), errors.Is(err, layers.ErrNotFound), errors.Is(err, tiles.ErrUnknownLayer):
 		return http.StatusNotFound
 	case errors.Is(err, tiles.ErrBadTile):
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
+}
+
+// unavailable reports whether err means the database cannot be reached:
+// the client may try again later.
+func unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // writeError answers with a problem document; server errors are logged and
@@ -64,7 +83,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &mb) {
 		detail = fmt.Sprintf("request body larger than %d bytes", mb.Limit)
 	}
-	if status >= 500 {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
+		detail = "the database is unavailable; try again shortly"
+	} else if status >= 500 {
 		if r.Context().Err() != nil {
 			return // the client went away
 		}

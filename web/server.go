@@ -2,58 +2,62 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"log/slog"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/tiles"
 )
 
-// Need is what a route requires of its caller.
-type Need int
-
-// What a route may need. The zero Need is deliberately invalid, so a route
-// declared without one is refused (default deny).
-const (
-	needUndeclared Need = iota
-	Public              // anyone: the map, reads, health, metrics
-	Write               // a holder of the write token
-)
-
 // Config configures the server.
 type Config struct {
-	Store      *layers.Store
-	Tiles      *tiles.Engine
-	Log        *slog.Logger
-	WriteToken string // bearer token for writes; empty disables writes
-	MaxBody    int64  // largest request body in bytes
-	Registry   *prometheus.Registry
+	Store    *layers.Store
+	Tiles    *tiles.Engine
+	Accounts *auth.Accounts
+	Audit    *auth.Audit
+	Log      *slog.Logger
+	MaxBody  int64 // largest request body in bytes
+	Registry *prometheus.Registry
+	// CORSOrigins may call the API from a browser on another origin (with
+	// API tokens; session cookies are SameSite=Strict). Empty: none.
+	CORSOrigins []string
+	// LoginRate is the sign-in attempts allowed per client IP per minute.
+	LoginRate int
 }
 
 // Server is the HTTP API.
 type Server struct {
-	store      *layers.Store
-	cat        *layers.Catalogue
-	tiles      *tiles.Engine
-	log        *slog.Logger
-	writeToken string
-	maxBody    int64
-	mux        *http.ServeMux
-	metrics    *metrics
-	registry   *prometheus.Registry
+	store    *layers.Store
+	cat      *layers.Catalogue
+	tiles    *tiles.Engine
+	accounts *auth.Accounts
+	audit    *auth.Audit
+	log      *slog.Logger
+	maxBody  int64
+	mux      *http.ServeMux
+	metrics  *metrics
+	registry *prometheus.Registry
+	cors     []string
+	login    *limiter
+
+	scopeMu sync.Mutex
+	scopes  map[string]*tiles.Scope // area code → area, for scoped tiles
 }
 
-// route is one entry of the route table: its pattern, what it needs and its
-// handler.
+// route is one entry of the route table: its pattern, the permission it
+// needs and its handler.
 type route struct {
 	pattern string
-	need    Need
+	need    auth.Permission
 	handle  func(http.ResponseWriter, *http.Request) error
 }
 
@@ -65,8 +69,12 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{store: cfg.Store, cat: cfg.Store.Catalogue(), tiles: cfg.Tiles, log: cfg.Log,
-		writeToken: cfg.WriteToken, maxBody: cfg.MaxBody, mux: http.NewServeMux(), registry: cfg.Registry}
+	if cfg.LoginRate <= 0 {
+		cfg.LoginRate = 10
+	}
+	s := &Server{store: cfg.Store, cat: cfg.Store.Catalogue(), tiles: cfg.Tiles, accounts: cfg.Accounts, audit: cfg.Audit,
+		log: cfg.Log, maxBody: cfg.MaxBody, mux: http.NewServeMux(), registry: cfg.Registry, cors: cfg.CORSOrigins,
+		login: newLimiter(cfg.LoginRate, time.Minute), scopes: map[string]*tiles.Scope{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -74,10 +82,20 @@ func New(cfg Config) *Server {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.authorize(rt))
 	}
+	// An edited admin area changes what its scope holds.
+	s.store.Subscribe(func(cs []layers.Change) {
+		for _, c := range cs {
+			if slices.Contains(layers.AdminLayers, c.Layer) {
+				s.forgetScopes()
+				return
+			}
+		}
+	})
 	return s
 }
 
-// routes is the table of every route. A route must declare its Need.
+// routes is the table of every route and what it needs. A route without a
+// declared permission is refused by authorize.
 func (s *Server) routes() []route {
 	ui := UIHandler()
 	metricsH := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
@@ -85,66 +103,176 @@ func (s *Server) routes() []route {
 		return func(w http.ResponseWriter, r *http.Request) error { h.ServeHTTP(w, r); return nil }
 	}
 	return []route{
-		{"GET /", Public, static(ui)}, // the map, its scripts, MapLibre and fonts
-		{"GET /healthz", Public, s.healthz},
-		{"GET /metrics", Public, static(metricsH)},
+		{"GET /", auth.Public, static(ui)}, // the map page, its scripts, MapLibre and fonts; data needs sign-in
+		{"GET /healthz", auth.Public, s.healthz},
+		{"GET /metrics", auth.Public, static(metricsH)},
 
-		{"GET /api", Public, s.landing},
-		{"GET /api/{$}", Public, s.landing},
-		{"GET /api/conformance", Public, s.conformance},
-		{"GET /api/collections", Public, s.collections},
-		{"GET /api/collections/{layer}", Public, s.collection},
-		{"GET /api/collections/{layer}/queryables", Public, s.queryables},
-		{"GET /api/collections/{layer}/items", Public, s.items},
-		{"GET /api/collections/{layer}/items/{id}", Public, s.item},
-		{"POST /api/collections/{layer}/items", Write, s.createItem},
-		{"PUT /api/collections/{layer}/items/{id}", Write, s.replaceItem},
-		{"PATCH /api/collections/{layer}/items/{id}", Write, s.patchItem},
-		{"DELETE /api/collections/{layer}/items/{id}", Write, s.deleteItem},
+		{"POST /auth/login", auth.Public, s.loginHandler},
+		{"POST /auth/setup", auth.Public, s.setup},
+		{"GET /setup", auth.Public, s.setupPage},
+		{"POST /auth/logout", auth.Authenticated, s.logout},
+		{"GET /auth/me", auth.Authenticated, s.me},
+		{"GET /auth/tokens", auth.OwnTokens, s.ownTokens},
+		{"POST /auth/tokens", auth.OwnTokens, s.createOwnToken},
+		{"DELETE /auth/tokens/{id}", auth.OwnTokens, s.revokeOwnToken},
+		{"GET /auth/users", auth.ManageAccounts, s.users},
+		{"POST /auth/users", auth.ManageAccounts, s.createUser},
+		{"POST /auth/users/{name}/tokens", auth.ManageAccounts, s.createUserToken},
+		{"GET /api/audit", auth.ReadAudit, s.auditLog},
 
-		{"GET /style.json", Public, s.style},
-		{"GET /tiles/{layers}/{z}/{x}/{y}", Public, s.tile},
-		{"GET /tiles/{tilejson}", Public, s.tileJSON},
+		{"GET /api", auth.ReadMap, s.landing},
+		{"GET /api/{$}", auth.ReadMap, s.landing},
+		{"GET /api/conformance", auth.ReadMap, s.conformance},
+		{"GET /api/collections", auth.ReadMap, s.collections},
+		{"GET /api/collections/{layer}", auth.ReadMap, s.collection},
+		{"GET /api/collections/{layer}/queryables", auth.ReadMap, s.queryables},
+		{"GET /api/collections/{layer}/items", auth.ReadMap, s.items},
+		{"GET /api/collections/{layer}/items/{id}", auth.ReadMap, s.item},
+		{"POST /api/collections/{layer}/items", auth.EditLayers, s.createItem},
+		{"PUT /api/collections/{layer}/items/{id}", auth.EditLayers, s.replaceItem},
+		{"PATCH /api/collections/{layer}/items/{id}", auth.EditLayers, s.patchItem},
+		{"DELETE /api/collections/{layer}/items/{id}", auth.EditLayers, s.deleteItem},
+
+		{"GET /style.json", auth.ReadMap, s.style},
+		{"GET /tiles/{layers}/{z}/{x}/{y}", auth.ReadMap, s.tile},
+		{"GET /tiles/{tilejson}", auth.ReadMap, s.tileJSON},
 	}
 }
 
+type principalKey struct{}
+
+// principal returns the caller authenticated by authorize, or nil.
+func principal(r *http.Request) *auth.Principal {
+	p, _ := r.Context().Value(principalKey{}).(*auth.Principal)
+	return p
+}
+
+// scopeOf is the caller's area scope ("" for everywhere).
+func scopeOf(r *http.Request) string {
+	if p := principal(r); p != nil {
+		return p.Scope
+	}
+	return ""
+}
+
+const sessionCookie = "hexward_session"
+
+// identify finds the caller from an API token (Authorization: Bearer) or
+// a session cookie. No credentials give (nil, nil); bad ones an error.
+func (s *Server) identify(r *http.Request) (*auth.Principal, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return nil, auth.ErrUnauthenticated
+		}
+		p, err := s.accounts.Token(r.Context(), tok)
+		return &p, err
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		p, err := s.accounts.Session(r.Context(), c.Value)
+		return &p, err
+	}
+	return nil, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
 // authorize is the one authorisation point: it runs before every handler
-// and decides from the route's declared Need. Undeclared means deny.
+// and decides from the route's declared permission and the caller's role.
+// Undeclared means deny; every refusal is audited.
 func (s *Server) authorize(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() { s.metrics.observe(rt.pattern, sw.status, time.Since(start)) }()
-		switch rt.need {
-		case Public:
-		case Write:
-			if s.writeToken == "" {
-				s.writeError(sw, r, &httpError{http.StatusForbidden, "writes are disabled: the server has no write token (set HEXWARD_WRITE_TOKEN)"})
-				return
-			}
-			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.writeToken)) != 1 {
+		p, idErr := s.identify(r)
+		deny := func(status int, msg string) {
+			if status == http.StatusUnauthorized {
 				sw.Header().Set("WWW-Authenticate", `Bearer realm="hexward"`)
-				s.writeError(sw, r, &httpError{http.StatusUnauthorized, "this route needs a valid bearer token"})
-				return
 			}
-			r.Body = http.MaxBytesReader(sw, r.Body, s.maxBody)
-		default:
-			s.writeError(sw, r, &httpError{http.StatusForbidden, "route has no declared access rule"})
+			e := auth.Entry{IP: clientIP(r), Action: r.Method + " " + rt.pattern, Target: r.URL.Path, Outcome: auth.Denied, Detail: msg}
+			if p != nil && idErr == nil {
+				e.Actor, e.Role = p.User, string(p.Role)
+			}
+			s.auditAppend(r.Context(), e)
+			s.writeError(sw, r, &httpError{status, msg})
+		}
+		if idErr != nil && !isUnauth(idErr) {
+			s.writeError(sw, r, idErr)
 			return
 		}
-		if err := rt.handle(sw, r); err != nil {
+		switch {
+		case rt.need == "":
+			deny(http.StatusForbidden, "route has no declared access rule")
+			return
+		case rt.need == auth.Public:
+			if idErr != nil {
+				p = nil
+			}
+		case p == nil || idErr != nil:
+			deny(http.StatusUnauthorized, "sign in or send an API token: "+auth.ErrUnauthenticated.Error())
+			return
+		case rt.need != auth.Authenticated && !p.Role.Can(rt.need):
+			deny(http.StatusForbidden, "role "+string(p.Role)+" may not "+strings.ReplaceAll(string(rt.need), "_", " "))
+			return
+		case p.Via == "session" && !safeMethod(r.Method) && r.Header.Get("X-CSRF-Token") != p.CSRF:
+			deny(http.StatusForbidden, "missing or wrong X-CSRF-Token header")
+			return
+		}
+		if !safeMethod(r.Method) {
+			r.Body = http.MaxBytesReader(sw, r.Body, s.maxBody)
+		}
+		ctx := r.Context()
+		if p != nil {
+			ctx = context.WithValue(ctx, principalKey{}, p)
+			ctx = layers.WithActor(ctx, layers.Actor{User: p.User, Role: string(p.Role), Scope: p.Scope, IP: clientIP(r)})
+		}
+		if err := rt.handle(sw, r.WithContext(ctx)); err != nil {
 			s.writeError(sw, r, err)
 		}
 	})
 }
 
-// ServeHTTP serves the API with security headers on every answer.
+func (s *Server) auditAppend(ctx context.Context, e auth.Entry) {
+	if s.audit == nil {
+		return
+	}
+	if err := s.audit.Append(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("audit log", "err", err)
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// ServeHTTP serves the API with security headers and CORS on every answer.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(s.cors, origin) {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -170,3 +298,19 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// RouteInfo is a route's pattern and the permission it needs.
+type RouteInfo struct {
+	Pattern string
+	Need    auth.Permission
+}
+
+// Routes lists every route with what it needs (for documentation and the
+// authorisation tests).
+func (s *Server) Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, rt := range s.routes() {
+		out = append(out, RouteInfo{rt.pattern, rt.need})
+	}
+	return out
+}

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/tiles"
 )
 
@@ -53,7 +55,11 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.tiles.Tile(r.Context(), names, z, x, y)
+	scope, err := s.tileScope(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.tiles.TileScoped(r.Context(), scope, names, z, x, y)
 	if err != nil {
 		return err
 	}
@@ -90,4 +96,39 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) style(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, jsonType, tiles.Style(s.cat, base(r), s.tiles.Bounds()))
 	return nil
+}
+
+// tileScope is the caller's area scope for the tile engine, nil for a
+// caller who sees everywhere. The area of a code is loaded once and kept
+// until an admin area changes.
+func (s *Server) tileScope(r *http.Request) (*tiles.Scope, error) {
+	code := scopeOf(r)
+	if code == "" {
+		return nil, nil
+	}
+	s.scopeMu.Lock()
+	sc, ok := s.scopes[code]
+	s.scopeMu.Unlock()
+	if ok {
+		return sc, nil
+	}
+	area, err := s.store.ScopeArea(r.Context(), code)
+	if err != nil && !errors.Is(err, layers.ErrNoArea) {
+		return nil, err
+	}
+	// An unknown code is an empty area: the caller sees nothing.
+	sc = &tiles.Scope{Key: code, Area: area}
+	s.scopeMu.Lock()
+	s.scopes[code] = sc
+	s.scopeMu.Unlock()
+	return sc, nil
+}
+
+func (s *Server) forgetScopes() {
+	s.scopeMu.Lock()
+	defer s.scopeMu.Unlock()
+	for code := range s.scopes {
+		s.tiles.ForgetScope(code)
+	}
+	clear(s.scopes)
 }

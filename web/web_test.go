@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
+	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/pgtest"
 	"github.com/hexward/hexward/tiles"
@@ -23,8 +25,6 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-const token = "test-token"
 
 // sample returns one feature per layer around (114.12, 22.55), of the
 // layer's kind, so every collection has something to read and tile.
@@ -45,6 +45,11 @@ func sample(cat *layers.Catalogue) []layers.Feature {
 		if _, ok := l.Prop("name"); ok {
 			props["name"] = l.TitleZH + "一号"
 		}
+		if slices.Contains(layers.AdminLayers, l.Name) {
+			// Admin areas cover all the sample features: scope "A".
+			g = orb.Polygon{{{114.11, 22.54}, {114.125, 22.54}, {114.125, 22.56}, {114.11, 22.56}, {114.11, 22.54}}}
+			props["code"] = map[string]string{"subdistricts": "SD", "communities": "A", "compounds": "A-1"}[l.Name]
+		}
 		if p, ok := l.Prop("kind"); ok && len(p.Enum) > 0 {
 			props["kind"] = p.Enum[0]
 		}
@@ -54,10 +59,12 @@ func sample(cat *layers.Catalogue) []layers.Feature {
 }
 
 type env struct {
-	url   string
-	store *layers.Store
-	eng   *tiles.Engine
-	mu    sync.Mutex
+	url    string
+	srv    *web.Server
+	store  *layers.Store
+	eng    *tiles.Engine
+	mu     sync.Mutex
+	tokens map[string]string // API token per test user (named for its role)
 }
 
 // newEnv serves the API over a real PostGIS holding the sample features,
@@ -90,16 +97,45 @@ func newEnv(t *testing.T) *env {
 			t.Errorf("apply: %v", err)
 		}
 	})
-	srv := httptest.NewServer(web.New(web.Config{Store: store, Tiles: eng, WriteToken: token, MaxBody: 1 << 20}))
+	accounts := auth.NewAccounts(store.Pool(), nil)
+	audit := auth.NewAudit(store.Pool())
+	store.SetAudit(audit.FeatureWrite)
+	e.tokens = map[string]string{}
+	for _, u := range []auth.NewUser{
+		{Name: "admin", Role: auth.Admin}, {Name: "operator", Role: auth.Operator}, {Name: "planner", Role: auth.Planner},
+		{Name: "officer", Role: auth.Officer}, {Name: "device", Role: auth.Device}, {Name: "viewer", Role: auth.Viewer},
+		{Name: "planner-b", Role: auth.Planner, Scope: "B"}, {Name: "viewer-b", Role: auth.Viewer, Scope: "B"},
+	} {
+		u.Password = u.Name + "-password"
+		if _, err := accounts.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		secret, _, err := accounts.CreateToken(ctx, u.Name, "test", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[u.Name] = secret
+	}
+	e.srv = web.New(web.Config{Store: store, Tiles: eng, Accounts: accounts, Audit: audit, MaxBody: 1 << 20})
+	srv := httptest.NewServer(e.srv)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
 }
 
+// do sends a request as the planner (who may read and edit everything).
 func (e *env) do(t *testing.T, method, path, body string, hdr ...string) (int, http.Header, []byte) {
 	t.Helper()
+	return e.as(t, "planner", method, path, body, hdr...)
+}
+
+// as sends a request with the API token of user ("" for none).
+func (e *env) as(t *testing.T, user, method, path, body string, hdr ...string) (int, http.Header, []byte) {
+	t.Helper()
 	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[user])
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -176,22 +212,6 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	if f, c := e.counts(t); f != f0 || c != c0 {
 		t.Fatalf("bad input changed the database: features %d→%d, changes %d→%d", f0, f, c0, c)
-	}
-}
-
-func TestWritesNeedTheToken(t *testing.T) {
-	e := newEnv(t)
-	req, _ := http.NewRequest("DELETE", e.url+"/api/collections/buildings/items/1", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("delete without token: %d", resp.StatusCode)
-	}
-	if f, _ := e.counts(t); f != len(layers.Governance().Layers()) {
-		t.Fatalf("features %d", f)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/project"
 
+	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/demo"
 	"github.com/hexward/hexward/layers/geojsonio"
@@ -90,13 +91,23 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 	go srv.Serve(ln) //nolint:errcheck
 	defer srv.Close()
 	baseURL := "http://" + ln.Addr().String()
+	accounts := auth.NewAccounts(d.pool, nil)
+	benchUser := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	if _, err := accounts.CreateUser(ctx, auth.NewUser{Name: benchUser, Role: auth.Viewer}); err != nil {
+		return err
+	}
+	token, _, err := accounts.CreateToken(ctx, benchUser, "bench", time.Hour)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: bearer{token, &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
 	newEngine := func() (*tiles.Engine, time.Duration, error) {
 		e := tiles.NewEngine(cat, store, tiles.Options{CacheBytes: 4 << 30})
 		start := time.Now()
 		if err := e.Load(ctx); err != nil {
 			return nil, 0, err
 		}
-		var h http.Handler = web.New(web.Config{Store: store, Tiles: e})
+		var h http.Handler = web.New(web.Config{Store: store, Tiles: e, Accounts: accounts, Audit: auth.NewAudit(d.pool)})
 		current.Store(&h)
 		return e, time.Since(start), nil
 	}
@@ -148,7 +159,7 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 				}
 			}
 			c := cfg
-			c.BaseURL = baseURL
+			c.BaseURL, c.Client = baseURL, client
 			r, err := tilebench.Run(ctx, c)
 			if err != nil {
 				return err
@@ -198,6 +209,18 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 		}
 	}
 	return nil
+}
+
+// bearer sends an API token with every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 // freshness renames and moves a building and measures how long until the

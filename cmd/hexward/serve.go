@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/demo"
 	"github.com/hexward/hexward/tiles"
@@ -50,7 +52,11 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	withDemo := fs.Bool("demo", envBool("HEXWARD_DEMO"), "load the demo district when the database holds no features (env HEXWARD_DEMO)")
 	seed := fs.Int64("demo-seed", 1, "seed of the demo district")
 	scale := fs.Float64("demo-scale", 1, "scale of the demo district (1 ≈ 20k buildings)")
-	token := fs.String("write-token", os.Getenv("HEXWARD_WRITE_TOKEN"), "bearer token that writes need (env HEXWARD_WRITE_TOKEN); empty disables writes")
+	adminUser := fs.String("admin-user", os.Getenv("HEXWARD_ADMIN_USER"), "on first run, create this admin with the password in env HEXWARD_ADMIN_PASSWORD (env HEXWARD_ADMIN_USER)")
+	tlsCert := fs.String("tls-cert", os.Getenv("HEXWARD_TLS_CERT"), "TLS certificate file; with --tls-key serves HTTPS (env HEXWARD_TLS_CERT)")
+	tlsKey := fs.String("tls-key", os.Getenv("HEXWARD_TLS_KEY"), "TLS key file (env HEXWARD_TLS_KEY)")
+	cors := fs.String("cors-origins", os.Getenv("HEXWARD_CORS_ORIGINS"), "comma-separated origins allowed to call the API from a browser (env HEXWARD_CORS_ORIGINS)")
+	loginRate := fs.Int("login-rate", 10, "sign-in attempts allowed per client IP per minute")
 	maxBody := fs.Int64("max-body", 8<<20, "largest request body in bytes")
 	warm := fs.Bool("warm", true, "render the tile pyramid z14-17 of the data area at start")
 	cacheMB := fs.Int64("tile-cache-mb", 1024, "tile cache size in MiB")
@@ -93,9 +99,24 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		}()
 	}
 
+	accounts := auth.NewAccounts(d.pool, func(ctx context.Context, code string) (bool, error) {
+		_, err := store.ScopeArea(ctx, code)
+		if errors.Is(err, layers.ErrNoArea) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	audit := auth.NewAudit(d.pool)
+	store.SetAudit(audit.FeatureWrite)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := web.New(web.Config{Store: store, Tiles: engine, Log: log, WriteToken: *token, MaxBody: *maxBody, Registry: reg})
+	var origins []string
+	if *cors != "" {
+		origins = strings.Split(*cors, ",")
+	}
+	api := web.New(web.Config{Store: store, Tiles: engine, Accounts: accounts, Audit: audit, Log: log,
+		MaxBody: *maxBody, Registry: reg, CORSOrigins: origins, LoginRate: *loginRate})
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -107,9 +128,23 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("Hexward is serving", "url", "http://"+ln.Addr().String()+"/", "writes", *token != "")
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String() + "/"
+	if err := firstRun(ctx, log, accounts, store, url, *adminUser, *withDemo); err != nil {
+		return err
+	}
+	log.Info("Hexward is serving", "url", url)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if *tlsCert != "" {
+			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -189,5 +224,53 @@ func migrate(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	d.Close()
 	fmt.Println("migrations up to date")
+	return nil
+}
+
+// DemoPasswordSuffix makes a demo account's password: its name followed by
+// this. Demo accounts exist only with --demo and are marked demo.
+const DemoPasswordSuffix = "-pass"
+
+// firstRun makes sure someone can sign in to a database without users:
+// the admin named by --admin-user and HEXWARD_ADMIN_PASSWORD, or the demo
+// accounts with --demo, or else a one-time link to create the first admin.
+// There is no default password.
+func firstRun(ctx context.Context, log *slog.Logger, accounts *auth.Accounts, store *layers.Store, url, adminUser string, demo bool) error {
+	n, err := accounts.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	switch {
+	case adminUser != "":
+		pw := os.Getenv("HEXWARD_ADMIN_PASSWORD")
+		if pw == "" {
+			return errors.New("--admin-user needs the password in env HEXWARD_ADMIN_PASSWORD")
+		}
+		if _, err := accounts.CreateUser(ctx, auth.NewUser{Name: adminUser, Role: auth.Admin, Password: pw}); err != nil {
+			return fmt.Errorf("creating the first admin: %w", err)
+		}
+		log.Info("first admin created", "user", adminUser)
+	case demo:
+		var community string
+		_ = store.Pool().QueryRow(ctx, `SELECT props->>'code' FROM features WHERE layer = 'communities' ORDER BY props->>'code' LIMIT 1`).Scan(&community)
+		users := []auth.NewUser{
+			{Name: "demo-admin", Role: auth.Admin}, {Name: "demo-operator", Role: auth.Operator},
+			{Name: "demo-planner", Role: auth.Planner}, {Name: "demo-officer", Role: auth.Officer},
+			{Name: "demo-viewer", Role: auth.Viewer}, {Name: "demo-community", Role: auth.Operator, Scope: community},
+		}
+		for _, u := range users {
+			u.Password, u.Demo = u.Name+DemoPasswordSuffix, true
+			if _, err := accounts.CreateUser(ctx, u); err != nil {
+				return fmt.Errorf("creating demo account %s: %w", u.Name, err)
+			}
+		}
+		log.Warn("DEMO accounts created: demo-admin, demo-operator, demo-planner, demo-officer, demo-viewer, demo-community; password = name + \"" + DemoPasswordSuffix + "\" (see README); never use --demo in production")
+	default:
+		secret, err := accounts.NewSetupToken(ctx, time.Hour)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nFirst run: no accounts yet. Within an hour, open\n\n    %ssetup#token=%s\n\nto create the first admin (the link works once).\n\n", url, secret)
+	}
 	return nil
 }
