@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -70,8 +72,14 @@ func statusOf(err error) int {
 func unavailable(err error) bool {
 	var ce *pgconn.ConnectError
 	var ne net.Error
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57: operator intervention
+		// (the server shutting down or restarting).
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57")
+	}
 	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // writeError answers with a problem document; server errors are logged and

@@ -157,6 +157,9 @@ func scopeOf(r *http.Request) string {
 
 const sessionCookie = "hexward_session"
 
+// requestTimeout bounds every handler and the database calls it makes.
+const requestTimeout = time.Minute
+
 // identify finds the caller from an API token (Authorization: Bearer) or
 // a session cookie. No credentials give (nil, nil); bad ones an error.
 func (s *Server) identify(r *http.Request) (*auth.Principal, error) {
@@ -224,7 +227,8 @@ func (s *Server) authorize(rt route) http.Handler {
 		if !safeMethod(r.Method) {
 			r.Body = http.MaxBytesReader(sw, r.Body, s.maxBody)
 		}
-		ctx := r.Context()
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
 		if p != nil {
 			ctx = context.WithValue(ctx, principalKey{}, p)
 			ctx = layers.WithActor(ctx, layers.Actor{User: p.User, Role: string(p.Role), Scope: p.Scope, IP: clientIP(r)})

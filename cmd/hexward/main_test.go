@@ -1,20 +1,39 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hexward/hexward/layers/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// childEnv makes the test binary run one hexward command instead of the
+// tests, so that a test can kill a real import process.
+const childEnv = "HEXWARD_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childEnv); args != "" {
+		a := strings.Split(args, "\x1f")
+		if err := importCmd(context.Background(), quiet(), a); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -129,5 +148,60 @@ func TestDemoLoadsEveryLayer(t *testing.T) {
 	}
 	if len(got) != 15 {
 		t.Fatalf("layers loaded: %v", got)
+	}
+}
+
+// TestKilledImportImportsNothing kills (SIGKILL) an import of 200,000
+// features while it runs: nothing of it is in the database afterwards.
+func TestKilledImportImportsNothing(t *testing.T) {
+	url := pgtest.URL(t)
+	path := filepath.Join(t.TempDir(), "many.geojson")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString(`{"type":"FeatureCollection","features":[`)
+	for i := range 200_000 {
+		if i > 0 {
+			w.WriteString(",")
+		}
+		fmt.Fprintf(w, `{"type":"Feature","geometry":{"type":"Point","coordinates":[%f,22.55]},"properties":{"name":"g%d"}}`, 114.0+float64(i)*1e-6, i)
+	}
+	w.WriteString("]}")
+	w.Flush()
+	f.Close()
+	for _, after := range []time.Duration{700 * time.Millisecond, 2 * time.Second} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"="+strings.Join([]string{"--database-url", url, "--layer", "gates", path}, "\x1f"))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("import already over after %s: kill it sooner (%v)", after, err)
+		}
+		err := cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			t.Fatalf("import ended before the kill at %s: %v", after, err)
+		}
+		// PostgreSQL rolls back the dead client's transaction.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if n := countFeatures(t, url); n != 0 {
+				t.Fatalf("killed import left %d features", n)
+			}
+			var busy bool
+			c, _ := pgx.Connect(context.Background(), url)
+			c.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid())`).Scan(&busy)
+			c.Close(context.Background())
+			if !busy || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if n := countFeatures(t, url); n != 0 {
+			t.Fatalf("killed import left %d features", n)
+		}
 	}
 }

@@ -110,17 +110,21 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 		if c.Port, err = freePort(); err != nil {
 			return nil, err
 		}
-		opts := strings.Join([]string{
-			"-p", strconv.Itoa(c.Port), "-k", dir, "-h", "127.0.0.1",
-			"-c", "fsync=on", "-c", "max_connections=200", "-c", "shared_buffers=256MB",
-			"-c", "jit=off", "-c", "max_parallel_workers_per_gather=0",
-		}, " ")
-		lastErr = c.run(ctx, "pg_ctl", "-D", dir, "-o", opts, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "start")
-		if lastErr == nil {
+		if lastErr = c.Resume(ctx); lastErr == nil {
 			return c, nil
 		}
 	}
 	return nil, lastErr
+}
+
+// Resume starts a stopped cluster again on the same port.
+func (c *Cluster) Resume(ctx context.Context) error {
+	opts := strings.Join([]string{
+		"-p", strconv.Itoa(c.Port), "-k", c.Dir, "-h", "127.0.0.1",
+		"-c", "fsync=on", "-c", "max_connections=200", "-c", "shared_buffers=256MB",
+		"-c", "jit=off", "-c", "max_parallel_workers_per_gather=0",
+	}, " ")
+	return c.run(ctx, "pg_ctl", "-D", c.Dir, "-o", opts, "-l", filepath.Join(c.Dir, "server.log"), "-w", "-t", "60", "start")
 }
 
 // URL is the connection string for database db.

@@ -3,6 +3,12 @@
 // HEXWARD_URL names the server under test (e.g. http://127.0.0.1:8080).
 // Unset, the tests skip, except under CI=true, where they fail: CI must
 // never pass by testing nothing.
+//
+// Every map read needs a signed-in user. The tests use the demo accounts
+// of `hexward serve --demo` (password = user name + "-pass"): in the
+// browser through the login card (login), from Node through POST
+// /auth/login and the session cookie sent along (apiLogin, getJSON,
+// getBytes).
 
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,14 +58,50 @@ export function requireBase() {
   return b;
 }
 
-export async function getJSON(url) {
-  const res = await fetch(url, { headers: { Accept: 'application/json' } });
+/** The password of a demo account of `hexward serve --demo`. */
+export function passwordOf(user) {
+  return `${user}-pass`;
+}
+
+/** The default user of the map tests. */
+export const DEFAULT_USER = 'demo-operator';
+
+/**
+ * Signs in from Node: POST /auth/login. Returns the Cookie header to send
+ * with later requests ({ cookie }) and the body of the answer ({ me }:
+ * user, role, scope, csrf).
+ */
+export async function apiLogin(base, user = DEFAULT_USER, password = passwordOf(user)) {
+  const res = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ user, password }),
+  });
+  if (res.status !== 200) {
+    throw new Error(`POST ${base}/auth/login as ${user}: HTTP ${res.status} ${await res.text().catch(() => '')}`);
+  }
+  const me = await res.json();
+  // Set-Cookie "name=value; attributes" → Cookie "name=value; name2=value2".
+  const set = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [res.headers.get('set-cookie')].filter(Boolean);
+  const cookie = set.map((c) => c.split(';')[0].trim()).filter((c) => /^[^=]+=./.test(c)).join('; ');
+  if (!cookie) throw new Error(`POST ${base}/auth/login as ${user}: no session cookie in the answer`);
+  return { cookie, me };
+}
+
+function headersWith(cookie, extra = {}) {
+  return cookie ? { ...extra, Cookie: cookie } : extra;
+}
+
+/** GET url as JSON; { cookie } from apiLogin signs the request in. */
+export async function getJSON(url, { cookie } = {}) {
+  const res = await fetch(url, { headers: headersWith(cookie, { Accept: 'application/json' }) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return res.json();
 }
 
-export async function getBytes(url) {
-  const res = await fetch(url);
+/** GET url as bytes (gunzipped); { cookie } from apiLogin signs it in. */
+export async function getBytes(url, { cookie } = {}) {
+  const res = await fetch(url, { headers: headersWith(cookie) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   let b = new Uint8Array(await res.arrayBuffer());
   // A tile stored gzipped but sent without Content-Encoding still decodes.
@@ -73,9 +115,22 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
+// Chromium reports every HTTP error answer to a page's fetch as a console
+// error, "Failed to load resource: the server responded with a status of
+// 401 (Unauthorized)", and a page cannot prevent it. The login page must
+// ask GET /auth/me whether a session exists, and the answer without one is
+// 401 by contract, so that one message (and that one response) is expected
+// and not counted; any other 4xx/5xx is. A test that provokes another
+// error on purpose (a wrong password, a read after logout) declares it
+// with log.expect(method, path, status) first (path: exact, or a RegExp).
+// Only Chromium's own message for an allowed answer is skipped: any other
+// console error still fails the test.
+const LOAD_FAILED_RE = /^Failed to load resource: the server responded with a status of (\d{3})\b/;
+
 /**
  * Starts Chromium with a fresh profile and records console errors, page
  * errors, failed requests, HTTP errors and requests to other origins.
+ * log.requests counts requests; log.urls lists "METHOD url" of each.
  */
 export async function openBrowser(base, { width = 1600, height = 1000 } = {}) {
   const { chromium } = await import('playwright-core');
@@ -89,22 +144,92 @@ export async function openBrowser(base, { width = 1600, height = 1000 } = {}) {
     timezoneId: 'Asia/Shanghai',
   });
   const origin = new URL(base).origin;
-  const log = { errors: [], failed: [], foreign: [], requests: 0 };
+  const log = {
+    errors: [], failed: [], foreign: [], requests: 0, urls: [], expected: [],
+    allowed: [{ method: 'GET', path: '/auth/me', status: 401 }],
+    /** Declares an HTTP error answer the test provokes on purpose. */
+    expect(method, path, status) { this.allowed.push({ method, path, status }); },
+    /** Forgets what expect() declared (the /auth/me 401 stays allowed). */
+    resetExpected() { this.allowed.splice(1); },
+  };
+  const allowedAnswer = (method, url, status) => {
+    let u;
+    try { u = new URL(url); } catch { return false; }
+    return u.origin === origin && log.allowed.some((a) => a.status === status
+      && (a.method === undefined || method === undefined || a.method === method)
+      && (a.path instanceof RegExp ? a.path.test(u.pathname) : a.path === u.pathname));
+  };
+  // The request of a console message is known by its URL only; the method
+  // is that of the last response seen for the URL.
+  const lastMethod = new Map();
   const page = context.pages()[0] || (await context.newPage());
-  page.on('console', (m) => { if (m.type() === 'error') log.errors.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    const st = LOAD_FAILED_RE.exec(text);
+    const url = m.location()?.url || '';
+    if (st && allowedAnswer(lastMethod.get(url), url, Number(st[1]))) {
+      log.expected.push(`console: ${text} (${url})`);
+      return;
+    }
+    log.errors.push(`console: ${text}${st && url ? ` (${url})` : ''}`);
+  });
   page.on('pageerror', (e) => log.errors.push(`page: ${e.message}`));
   page.on('request', (r) => {
     log.requests++;
     const u = r.url();
+    log.urls.push(`${r.method()} ${u}`);
     if (!/^(data|blob|about):/.test(u) && new URL(u).origin !== origin) log.foreign.push(u);
   });
   page.on('requestfailed', (r) => log.failed.push(`${r.url()}: ${r.failure()?.errorText}`));
-  page.on('response', (r) => { if (r.status() >= 400) log.failed.push(`${r.url()}: HTTP ${r.status()}`); });
+  page.on('response', (r) => {
+    const method = r.request().method();
+    lastMethod.set(r.url(), method);
+    if (r.status() < 400) return;
+    const line = `${method} ${r.url()}: HTTP ${r.status()}`;
+    if (allowedAnswer(method, r.url(), r.status())) log.expected.push(line);
+    else log.failed.push(line);
+  });
   const close = async () => {
     await context.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
   };
   return { context, page, log, close };
+}
+
+/**
+ * Signs in through the login card as user (a demo account; password
+ * passwordOf(user) unless given) and waits until the header shows the
+ * user. Opens path first (default "/") unless { goto: false }; when the
+ * page is already signed in as someone else, logs out first. It does not
+ * wait for the map: see mapReady.
+ */
+export async function login(page, user = DEFAULT_USER, { path = '/', goto = true, password = passwordOf(user), timeout = 15000 } = {}) {
+  if (goto) await page.goto(`${requireBase()}${path}`, { waitUntil: 'load' });
+  // Either the card or a signed-in header shows once /auth/me answered.
+  await page.waitForSelector('#hx-login:not([hidden]), #hx-user:not([hidden])', { timeout });
+  if (await page.isVisible('#hx-user')) {
+    if ((await page.textContent('#hx-user-name'))?.trim() === user) return;
+    await logout(page, { timeout });
+  }
+  await page.fill('#hx-login-user', user);
+  await page.fill('#hx-login-password', password);
+  await page.click('#hx-login-submit');
+  await page.waitForFunction((u) => {
+    const name = document.querySelector('#hx-user:not([hidden]) #hx-user-name');
+    return name?.textContent.trim() === u && document.querySelector('#hx-login').hidden;
+  }, user, { timeout });
+}
+
+/** Logs out with the header's button and waits for the login card. */
+export async function logout(page, { timeout = 15000 } = {}) {
+  await page.click('#hx-logout');
+  await page.waitForSelector('#hx-login:not([hidden])', { timeout });
+}
+
+/** Waits until the map has loaded its style and catalogue (body[data-ready]). */
+export async function mapReady(page, timeout = 30000) {
+  await page.waitForFunction(() => document.body.dataset.ready === 'true' && window.hexwardMap, null, { timeout });
 }
 
 /** Waits for the map to render with nothing pending ('idle'). */

@@ -1,15 +1,20 @@
-// Headless-browser test of the map UI at "/": the map renders buildings,
-// a click shows the feature's properties and who is responsible, the layer
-// switcher hides a layer, the language toggles; no console error, no failed
-// request, nothing fetched from another origin.
+// Headless-browser test of the map UI at "/": signed in as demo-operator
+// through the login card, the map renders buildings, a click shows the
+// feature's properties and who is responsible, the layer switcher hides a
+// layer, the language toggles; no console error, no failed request,
+// nothing fetched from another origin. (The login card itself, roles and
+// scopes: auth.test.mjs.)
 //
 //   HEXWARD_URL=http://127.0.0.1:8080 node --test web/e2e/
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, mapIdle, outPath } from './lib.mjs';
+import {
+  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, mapIdle, mapReady, outPath, apiLogin, login, DEFAULT_USER,
+} from './lib.mjs';
 
 const LAYER = 'buildings';
+const USER = DEFAULT_USER; // demo-operator: reads the whole subdistrict
 
 describe('map UI', suiteOptions(), () => {
   let base;
@@ -18,15 +23,17 @@ describe('map UI', suiteOptions(), () => {
   let collections;
   let schema;
   let style;
+  let auth; // { cookie } of USER for the reads made from Node
 
   it(...serverTest);
 
   before(async () => {
     base = baseURL();
     if (!base) return;
-    collections = (await getJSON(`${base}/api/collections`)).collections;
-    schema = await getJSON(`${base}/api/collections/${LAYER}/queryables`);
-    style = await getJSON(`${base}/style.json`);
+    auth = await apiLogin(base, USER);
+    collections = (await getJSON(`${base}/api/collections`, auth)).collections;
+    schema = await getJSON(`${base}/api/collections/${LAYER}/queryables`, auth);
+    style = await getJSON(`${base}/style.json`, auth);
     browser = await openBrowser(base);
     page = browser.page;
   });
@@ -89,7 +96,7 @@ describe('map UI', suiteOptions(), () => {
   // none, or only merged ones (no id, at low zoom), it goes to one building.
   async function ensureBuildings() {
     if ((await renderedCount()) > 0 && (await clickTarget())) return;
-    const items = await getJSON(`${base}/api/collections/${LAYER}/items?limit=1`);
+    const items = await getJSON(`${base}/api/collections/${LAYER}/items?limit=1`, auth);
     const g = items.features?.[0]?.geometry;
     assert.ok(g, 'the server has no building to show');
     const ring = g.type === 'Polygon' ? g.coordinates[0] : g.coordinates[0][0];
@@ -106,7 +113,7 @@ describe('map UI', suiteOptions(), () => {
     await page.waitForFunction(() => window.hexwardMap.getCanvas().style.cursor === 'pointer', null, { timeout: 5000 });
     await page.mouse.click(target.x, target.y);
     await page.waitForSelector('#hx-panel:not([hidden]):not(.hx-loading)', { timeout: 10000 });
-    const item = await getJSON(`${base}/api/collections/${LAYER}/items/${encodeURIComponent(target.id)}`);
+    const item = await getJSON(`${base}/api/collections/${LAYER}/items/${encodeURIComponent(target.id)}`, auth);
     assert.equal(String(item.id), String(target.id), 'item id');
     return { target, props: item.properties || {} };
   }
@@ -118,8 +125,8 @@ describe('map UI', suiteOptions(), () => {
   };
 
   it('loads the map with rendered buildings, offline and without errors', live(() => base, async () => {
-    await page.goto(`${base}/?lang=zh`, { waitUntil: 'load' });
-    await page.waitForFunction(() => document.body.dataset.ready === 'true' && window.hexwardMap, null, { timeout: 30000 });
+    await login(page, USER, { path: '/?lang=zh' });
+    await mapReady(page);
     await mapIdle(page);
     assert.ok((await renderedCount()) > 0 || (await page.evaluate(() => window.hexwardMap.getZoom())) < 14,
       'buildings are rendered at the style\'s view');

@@ -1,6 +1,8 @@
 // The style and the tiles as other people's code reads them: /style.json
 // through MapLibre's own style validator, tiles through @mapbox/vector-tile
-// and pbf (decoders that are not Hexward's).
+// and pbf (decoders that are not Hexward's). Every read is signed in as
+// demo-operator (POST /auth/login from Node, the session cookie sent with
+// each request); without it the server answers 401.
 //
 //   HEXWARD_URL=http://127.0.0.1:8080 node --test web/e2e/
 
@@ -9,7 +11,9 @@ import assert from 'node:assert/strict';
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader } from 'pbf';
-import { suiteOptions, serverTest, live, baseURL, getJSON, getBytes, firstCoord, tileOf } from './lib.mjs';
+import {
+  suiteOptions, serverTest, live, baseURL, getJSON, getBytes, firstCoord, tileOf, apiLogin, DEFAULT_USER,
+} from './lib.mjs';
 
 const GEOM = { point: 1, line: 2, plane: 3 }; // MVT GeomType by catalogue kind
 const BUFFER = 64 * 16; // tolerated overhang outside the tile extent, in tile units
@@ -18,14 +22,16 @@ describe('style and tiles', suiteOptions(), () => {
   let base;
   let style;
   let collections;
+  let auth; // { cookie } of the signed-in session
 
   it(...serverTest);
 
   before(async () => {
     base = baseURL();
     if (!base) return;
-    style = await getJSON(`${base}/style.json`);
-    collections = (await getJSON(`${base}/api/collections`)).collections;
+    auth = await apiLogin(base, DEFAULT_USER);
+    style = await getJSON(`${base}/style.json`, auth);
+    collections = (await getJSON(`${base}/api/collections`, auth)).collections;
   });
 
   const abs = (u) => new URL(u, `${base}/`).href;
@@ -63,7 +69,7 @@ describe('style and tiles', suiteOptions(), () => {
     for (const stack of stacks) {
       for (const range of ['0-255', '19968-20223']) {
         const url = abs(style.glyphs.replace('{fontstack}', encodeURIComponent(stack)).replace('{range}', range));
-        const { bytes, type } = await getBytes(url);
+        const { bytes, type } = await getBytes(url, auth);
         assert.match(type, /protobuf/, `${url} content type`);
         // glyphs.proto: field 1 "stacks" (length-delimited) first.
         assert.equal(bytes[0], 0x0a, `${url} is a glyphs PBF`);
@@ -81,7 +87,7 @@ describe('style and tiles', suiteOptions(), () => {
     const decode = async (t) => {
       const url = abs(tmpl.replace('{z}', t.z).replace('{x}', t.x).replace('{y}', t.y));
       if (!seen.has(url)) {
-        const { bytes } = await getBytes(url);
+        const { bytes } = await getBytes(url, auth);
         seen.set(url, new VectorTile(new PbfReader(bytes)));
       }
       return { url, tile: seen.get(url) };
@@ -89,7 +95,7 @@ describe('style and tiles', suiteOptions(), () => {
     const kinds = new Map(collections.map((c) => [c.id, c.kind]));
     let checkedLayers = 0;
     for (const c of collections) {
-      const items = await getJSON(`${base}/api/collections/${c.id}/items?limit=3`);
+      const items = await getJSON(`${base}/api/collections/${c.id}/items?limit=3`, auth);
       const feats = (items.features || []).filter((f) => f.geometry);
       if (!feats.length) continue; // an empty layer has no tile to look at
       checkedLayers++;

@@ -1,7 +1,15 @@
 // Hexward map UI: one live map of every governance layer for the command
 // centre's big screen and for planners. Plain ES module, no build step.
 //
-// Server contract (web/, tiles/):
+// Server contract (web/, tiles/, auth/):
+//   auth/me                          200 {user, role, scope, csrf} for the
+//                                    session cookie (HttpOnly), else 401
+//   auth/login                       POST {user, password} → 200 as auth/me
+//                                    and the cookie; 401 wrong; 429 with
+//                                    Retry-After; 400 malformed
+//   auth/logout                      POST with X-CSRF-Token → 204
+//   Every map read below needs the session: 401 without it. A state-changing
+//   request carries X-CSRF-Token (csrfHeaders).
 //   style.json                       MapLibre style; every style layer of a
 //                                    catalogue layer has metadata
 //                                    {"hexward:layer": "<layer name>"}
@@ -9,6 +17,10 @@
 //   api/collections/{layer}/queryables      property titles (title / x-title-zh)
 //   api/collections/{layer}/items/{id}      one GeoJSON feature
 //   vendor/maplibre-gl.mjs, fonts/…  served by web/ui.go (scripts/ui-vendor.sh)
+//
+// Nothing of the map is requested before a user is signed in: main() asks
+// auth/me first and shows the login card on 401. A 401 from any later map
+// request (the session ended) brings the login card back.
 //
 // window.hexwardMap is the maplibregl.Map, for tests and the console.
 
@@ -53,6 +65,33 @@ const TEXT = {
     mapError: '地图出错：{msg}',
     webglError: '此浏览器无法创建 WebGL 地图（需要 WebGL 2）。',
     vendorMissing: '地图组件（MapLibre GL JS）未安装。请在源码目录运行 make ui（即 scripts/ui-vendor.sh），然后重新构建 hexward。',
+    loginTitle: '登录',
+    loginLead: '请登录后查看街道治理地图。',
+    userName: '用户名',
+    password: '密码',
+    loginSubmit: '登录',
+    loggingIn: '正在登录…',
+    demoNote: '以 hexward serve --demo 启动的服务器带有演示账户（demo-admin、demo-operator、demo-planner、demo-officer、demo-viewer、demo-community），密码见 Hexward 的说明文档。',
+    errMissing: '请输入用户名和密码',
+    errWrong: '用户名或密码错误',
+    errTooMany: '尝试过多，请 {n} 秒后再试',
+    errTooManyLater: '尝试过多，请稍后再试',
+    errBadRequest: '服务器拒绝了此登录请求，请检查用户名和密码',
+    errServer: '登录失败（HTTP {status}），请稍后再试',
+    errNetwork: '无法连接服务器，请检查网络后重试',
+    errNoSession: '服务器接受了登录，但浏览器没有保存会话（Cookie 被阻止？）',
+    sessionExpired: '登录已失效，请重新登录。',
+    logout: '退出登录',
+    logoutError: '退出登录失败：{msg}',
+    forbidden: '此账户无权查看地图。',
+    userAria: '当前用户',
+    scope: '范围 {scope}',
+    role_admin: '管理员',
+    role_operator: '值班员',
+    role_planner: '规划员',
+    role_officer: '网格员',
+    role_device: '设备',
+    role_viewer: '查看者',
   },
   en: {
     title: 'Subdistrict spatial governance',
@@ -86,6 +125,33 @@ const TEXT = {
     mapError: 'Map error: {msg}',
     webglError: 'This browser cannot create a WebGL map (WebGL 2 is required).',
     vendorMissing: 'The map library (MapLibre GL JS) is missing. Run make ui (scripts/ui-vendor.sh) in the source tree, then rebuild hexward.',
+    loginTitle: 'Sign in',
+    loginLead: 'Sign in to see the subdistrict map.',
+    userName: 'User name',
+    password: 'Password',
+    loginSubmit: 'Sign in',
+    loggingIn: 'Signing in…',
+    demoNote: 'A server started with hexward serve --demo has demo accounts (demo-admin, demo-operator, demo-planner, demo-officer, demo-viewer, demo-community); their passwords are in the Hexward documentation.',
+    errMissing: 'Enter a user name and password',
+    errWrong: 'Wrong user name or password',
+    errTooMany: 'Too many attempts, try again in {n} s',
+    errTooManyLater: 'Too many attempts, try again later',
+    errBadRequest: 'The server refused this sign-in request; check the user name and password',
+    errServer: 'Sign-in failed (HTTP {status}); try again later',
+    errNetwork: 'Cannot reach the server; check the network and try again',
+    errNoSession: 'The server accepted the sign-in, but the browser kept no session (are cookies blocked?)',
+    sessionExpired: 'Your session has ended; please sign in again.',
+    logout: 'Log out',
+    logoutError: 'Could not log out: {msg}',
+    forbidden: 'This account may not view the map.',
+    userAria: 'Signed-in user',
+    scope: 'Area {scope}',
+    role_admin: 'Administrator',
+    role_operator: 'Operator',
+    role_planner: 'Planner',
+    role_officer: 'Officer',
+    role_device: 'Device',
+    role_viewer: 'Viewer',
   },
 };
 
@@ -102,6 +168,10 @@ const ENUM_ZH = {
 
 const state = {
   lang: initialLang(),
+  user: null, // { user, role, scope, csrf } of auth/me while signed in
+  loginMessage: null, // { key, vars, kind: 'error' | 'info' } on the login card
+  retryUntil: 0, // after a 429: no new attempt before this time (ms)
+  gen: 0, // bumped when a map starts or is torn down: stale callbacks check it
   map: null,
   collections: new Map(), // layer name -> collection (catalogue order)
   order: [], // layer names in catalogue order, then style-only ones
@@ -150,10 +220,28 @@ function absolute(url) {
   return new URL(url, document.baseURI).href;
 }
 
+// httpError carries the status, so callers can tell a lost session (401)
+// from other failures.
+function httpError(url, status) {
+  const err = new Error(`${url}: HTTP ${status}`);
+  err.status = status;
+  return err;
+}
+
 async function fetchJSON(url) {
-  const res = await fetch(absolute(url), { headers: { Accept: 'application/json, application/geo+json' } });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  const res = await fetch(absolute(url), {
+    headers: { Accept: 'application/json, application/geo+json' },
+    credentials: 'same-origin',
+  });
+  if (res.status === 401) sessionEnded();
+  if (!res.ok) throw httpError(url, res.status);
   return res.json();
+}
+
+// csrfHeaders are the headers every state-changing request made with the
+// session cookie must carry.
+function csrfHeaders() {
+  return state.user?.csrf ? { 'X-CSRF-Token': state.user.csrf } : {};
 }
 
 let noticeTimer = 0;
@@ -188,6 +276,8 @@ function applyLang() {
   if (state.order.length) renderLayers();
   renderPanel();
   applyLabelLanguage();
+  renderUser();
+  renderLoginMessage();
 }
 
 // Map labels follow the UI language: English shows name_en where a
@@ -669,10 +759,224 @@ async function renderPanel() {
   document.body.classList.add('hx-panel-open');
 }
 
+// ---- sign-in -----------------------------------------------------------------
+
+function renderUser() {
+  const box = $('#hx-user');
+  const u = state.user;
+  box.hidden = !u;
+  if (!u) return;
+  const roleKey = `role_${u.role}`;
+  const role = TEXT.zh[roleKey] ? t(roleKey) : (u.role || '');
+  $('#hx-user-name').textContent = u.user;
+  const roleEl = $('#hx-user-role');
+  roleEl.textContent = role;
+  roleEl.dataset.role = u.role || '';
+  const scope = $('#hx-user-scope');
+  scope.hidden = !u.scope;
+  scope.textContent = u.scope ? t('scope', { scope: u.scope }) : '';
+  box.setAttribute('aria-label', t('userAria'));
+  box.title = [u.user, role, scope.textContent].filter(Boolean).join(' · ');
+}
+
+function setLoginMessage(key, vars = {}, kind = 'error') {
+  state.loginMessage = key ? { key, vars, kind } : null;
+  renderLoginMessage();
+}
+
+let retryTimer = 0;
+
+function renderLoginMessage() {
+  const p = $('#hx-login-error');
+  const m = state.loginMessage;
+  const waiting = state.retryUntil > Date.now();
+  $('#hx-login-submit').disabled = waiting || $('#hx-login').dataset.busy === 'true';
+  if (!m) {
+    p.hidden = true;
+    p.textContent = '';
+    delete p.dataset.error;
+    return;
+  }
+  let { key } = m;
+  const vars = { ...m.vars };
+  if (key === 'errTooMany') {
+    // The wait counts down on the card.
+    vars.n = Math.max(1, Math.ceil((state.retryUntil - Date.now()) / 1000));
+    if (!waiting) key = 'errTooManyLater';
+  }
+  p.textContent = t(key, vars);
+  p.dataset.error = m.key;
+  p.classList.toggle('hx-login-info', m.kind === 'info');
+  p.hidden = false;
+}
+
+// retryAfter reads a Retry-After header: delta-seconds or an HTTP date.
+function retryAfter(value) {
+  const v = String(value ?? '').trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(1, Math.ceil((at - Date.now()) / 1000));
+}
+
+function startRetryWait(seconds) {
+  clearInterval(retryTimer);
+  if (!seconds) {
+    state.retryUntil = 0;
+    setLoginMessage('errTooManyLater');
+    return;
+  }
+  state.retryUntil = Date.now() + seconds * 1000;
+  setLoginMessage('errTooMany');
+  retryTimer = setInterval(() => {
+    if (Date.now() >= state.retryUntil) {
+      clearInterval(retryTimer);
+      state.retryUntil = 0;
+      if (state.loginMessage?.key === 'errTooMany') setLoginMessage(null);
+      return;
+    }
+    if (state.loginMessage?.key === 'errTooMany') renderLoginMessage();
+  }, 250);
+}
+
+function setLoginBusy(busy) {
+  const card = $('#hx-login');
+  card.dataset.busy = String(busy);
+  const btn = $('#hx-login-submit');
+  btn.dataset.i18n = busy ? 'loggingIn' : 'loginSubmit';
+  btn.textContent = t(btn.dataset.i18n);
+  renderLoginMessage();
+}
+
+// showLogin removes the map (if any) and shows the login card, with a
+// message key for why (null on a first visit or after logging out).
+function showLogin(messageKey = null, kind = 'error') {
+  teardownMap();
+  state.user = null;
+  renderUser();
+  $('#hx-main').hidden = true;
+  document.body.classList.add('hx-signed-out');
+  $('#hx-login').hidden = false;
+  $('#hx-login-password').value = '';
+  setLoginBusy(false);
+  setLoginMessage(messageKey, {}, kind);
+  const u = $('#hx-login-user');
+  (u.value ? $('#hx-login-password') : u).focus();
+}
+
+function signedIn(me) {
+  state.user = { user: String(me.user ?? ''), role: String(me.role ?? ''), scope: String(me.scope ?? ''), csrf: String(me.csrf ?? '') };
+  clearInterval(retryTimer);
+  state.retryUntil = 0;
+  setLoginMessage(null);
+  $('#hx-login').hidden = true;
+  document.body.classList.remove('hx-signed-out');
+  $('#hx-main').hidden = false;
+  renderUser();
+  startMap();
+}
+
+// sessionEnded: a map request answered 401, so the session expired or was
+// logged out elsewhere. Idempotent: every pending tile may answer 401.
+function sessionEnded() {
+  if (!state.user) return;
+  showLogin('sessionExpired', 'info');
+}
+
+// authMe returns the signed-in user, or null on 401.
+async function authMe() {
+  const res = await fetch(absolute('auth/me'), {
+    headers: { Accept: 'application/json' },
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  if (res.status === 401) return null;
+  if (!res.ok) throw httpError('auth/me', res.status);
+  return res.json();
+}
+
+async function submitLogin(e) {
+  e.preventDefault();
+  const card = $('#hx-login');
+  if (card.dataset.busy === 'true' || state.retryUntil > Date.now()) return;
+  const userEl = $('#hx-login-user');
+  const passEl = $('#hx-login-password');
+  const user = userEl.value.trim();
+  const password = passEl.value;
+  if (!user || !password) {
+    setLoginMessage('errMissing');
+    (user ? passEl : userEl).focus();
+    return;
+  }
+  setLoginMessage(null);
+  setLoginBusy(true);
+  let res;
+  let me = null;
+  try {
+    res = await fetch(absolute('auth/login'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ user, password }),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    if (res.ok) {
+      me = await res.json().catch(() => null);
+      // The contract answers like auth/me; ask it if the body was not that.
+      if (!me?.user) me = await authMe();
+    }
+  } catch {
+    setLoginBusy(false);
+    setLoginMessage('errNetwork');
+    return;
+  }
+  setLoginBusy(false);
+  if (res.ok && me?.user) {
+    passEl.value = '';
+    signedIn(me);
+    return;
+  }
+  passEl.value = '';
+  passEl.focus();
+  if (res.status === 401) setLoginMessage('errWrong');
+  else if (res.status === 429) startRetryWait(retryAfter(res.headers.get('Retry-After')));
+  else if (res.status === 400) setLoginMessage('errBadRequest');
+  else if (res.ok) setLoginMessage('errNoSession');
+  else setLoginMessage('errServer', { status: res.status });
+}
+
+async function logout() {
+  const btn = $('#hx-logout');
+  btn.disabled = true;
+  try {
+    const res = await fetch(absolute('auth/logout'), {
+      method: 'POST',
+      headers: { ...csrfHeaders() },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    // 401: the session had already ended; either way it is gone now.
+    if (!res.ok && res.status !== 401) throw httpError('auth/logout', res.status);
+    showLogin(null);
+  } catch (err) {
+    notice(t('logoutError', { msg: err.message }));
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function wireLogin() {
+  $('#hx-login-form').addEventListener('submit', submitLogin);
+  $('#hx-logout').addEventListener('click', logout);
+}
+
 // ---- start ------------------------------------------------------------------
 
 function loadCSS(href) {
   return new Promise((resolve) => {
+    if (document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) {
+      resolve();
+      return;
+    }
     const link = el('link', { rel: 'stylesheet', href });
     link.onload = resolve;
     link.onerror = resolve;
@@ -680,12 +984,13 @@ function loadCSS(href) {
   });
 }
 
-async function loadCollections() {
+async function loadCollections(gen) {
   try {
     const doc = await fetchJSON('api/collections');
+    if (gen !== state.gen) return;
     for (const c of doc.collections || []) if (c && c.id) state.collections.set(c.id, c);
   } catch (err) {
-    notice(t('catalogueError'));
+    if (gen === state.gen && err.status !== 401) notice(t('catalogueError'));
   }
 }
 
@@ -703,10 +1008,54 @@ function wireHeader() {
   });
 }
 
+// teardownMap removes the map and forgets everything learnt from the
+// server, so the next user starts afresh.
+function teardownMap() {
+  state.gen++;
+  if (state.map) {
+    try { state.map.remove(); } catch { /* already gone */ }
+  }
+  state.map = null;
+  delete window.hexwardMap;
+  state.collections.clear();
+  state.order = [];
+  state.styleIds.clear();
+  state.layerOfId.clear();
+  state.kindOf.clear();
+  state.legend.clear();
+  state.labelFields.clear();
+  state.schemas.clear();
+  state.hidden.clear();
+  state.selected = null;
+  delete document.body.dataset.ready;
+  document.body.classList.remove('hx-panel-open');
+  $('#hx-panel').hidden = true;
+  $('#hx-notice').hidden = true;
+  $('#hx-vendor-missing')?.remove();
+  $('#hx-layers').hidden = false;
+  $('#hx-layer-groups').replaceChildren(el('p', { class: 'hx-muted', dataset: { i18n: 'loading' }, text: t('loading') }));
+  updateZoom();
+}
+
 async function main() {
   wireHeader();
+  wireLogin();
   startClock();
   applyLang();
+  let me;
+  try {
+    me = await authMe();
+  } catch (err) {
+    showLogin(err.status ? null : 'errNetwork');
+    if (err.status) setLoginMessage('errServer', { status: err.status });
+    return;
+  }
+  if (me?.user) signedIn(me);
+  else showLogin(null);
+}
+
+async function startMap() {
+  const gen = ++state.gen;
   if (document.documentElement.dataset.vendor === 'missing') {
     showVendorMissing();
     return;
@@ -719,8 +1068,10 @@ async function main() {
     showVendorMissing();
     return;
   }
-  const catalogue = loadCollections();
+  if (gen !== state.gen) return;
+  const catalogue = loadCollections(gen);
   await loadCSS('vendor/maplibre-gl.css');
+  if (gen !== state.gen) return;
 
   let map;
   try {
@@ -732,8 +1083,8 @@ async function main() {
       maxPitch: 60,
       attributionControl: { compact: true },
       // The style names the server's paths ("/tiles/…", "/fonts/…"): make
-      // them absolute against this page.
-      transformRequest: (url) => ({ url: absolute(url) }),
+      // them absolute against this page. The session cookie goes along.
+      transformRequest: (url) => ({ url: absolute(url), credentials: 'same-origin' }),
     });
   } catch (err) {
     notice(t('webglError'), { sticky: true });
@@ -747,6 +1098,16 @@ async function main() {
   map.addControl(new ml.ScaleControl({ maxWidth: 180, unit: 'metric' }), 'bottom-left');
 
   map.on('error', (e) => {
+    if (gen !== state.gen) return;
+    const status = e?.error?.status;
+    if (status === 401) {
+      sessionEnded();
+      return;
+    }
+    if (status === 403) {
+      notice(t('forbidden'), { sticky: true });
+      return;
+    }
     const msg = e?.error?.message || String(e?.error || 'unknown');
     console.error('hexward map:', msg);
     notice(t('mapError', { msg }));
@@ -755,6 +1116,7 @@ async function main() {
 
   map.on('load', async () => {
     await catalogue;
+    if (gen !== state.gen) return;
     indexStyle();
     addSelectionLayers();
     renderLayers();
@@ -784,7 +1146,7 @@ async function main() {
     hoverQueued = true;
     requestAnimationFrame(() => {
       hoverQueued = false;
-      if (!state.styleIds.size || !hoverPoint) return;
+      if (state.map !== map || !state.styleIds.size || !hoverPoint) return;
       map.getCanvas().style.cursor = pick(hoverPoint) ? 'pointer' : '';
     });
   });
