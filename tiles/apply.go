@@ -20,19 +20,20 @@ import (
 // touches — at every zoom of the layer's range, in every cached layer set
 // containing the layer, each tile whose area grown by the buffer meets the
 // change's Before ∪ After bounds (or the indexed feature's old and new
-// bounds, should they differ) — and renders those tiles again, on
-// Options.Workers goroutines. Changes of layers outside the catalogue are
-// ignored. If the source fails, the layers not yet read stay as they were
-// and the error says which; if ctx ends while rendering again, the tiles
-// not yet rendered are rendered on their next request.
+// bounds, should they differ), and of the scoped tiles only those whose
+// scope holds the feature's old or new anchor — and renders those tiles
+// again, each for its scope, on Options.Workers goroutines. Changes of
+// layers outside the catalogue are ignored. If the source fails, the
+// layers not yet read stay as they were and the error says which; if ctx
+// ends while rendering again, the tiles not yet rendered are rendered on
+// their next request.
 func (e *Engine) Apply(ctx context.Context, changes []layers.Change) error {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
 
 	type work struct {
-		ids   []int64
-		seen  map[int64]bool
-		boxes boxSet
+		ids     []int64
+		touches map[int64]*touch
 	}
 	byLayer := map[string]*work{}
 	var names []string
@@ -42,23 +43,25 @@ func (e *Engine) Apply(ctx context.Context, changes []layers.Change) error {
 		}
 		w := byLayer[ch.Layer]
 		if w == nil {
-			w = &work{seen: map[int64]bool{}, boxes: boxSet{seen: map[[2][2]float64]bool{}}}
+			w = &work{touches: map[int64]*touch{}}
 			byLayer[ch.Layer] = w
 			names = append(names, ch.Layer)
 		}
-		if !w.seen[ch.FeatureID] {
-			w.seen[ch.FeatureID] = true
+		tc := w.touches[ch.FeatureID]
+		if tc == nil {
+			tc = &touch{}
+			w.touches[ch.FeatureID] = tc
 			w.ids = append(w.ids, ch.FeatureID)
 		}
 		for _, b := range []orb.Bound{ch.Before, ch.After} {
 			if b != (orb.Bound{}) {
-				w.boxes.add(projectBound(b))
+				tc.addBox(projectBound(b))
 			}
 		}
 	}
 	slices.Sort(names)
 
-	var stale []cacheKey
+	var stale []staleTile
 	bufFrac := float64(e.opt.Buffer) / float64(e.opt.Extent)
 	for _, name := range names {
 		w := byLayer[name]
@@ -73,20 +76,29 @@ func (e *Engine) Apply(ctx context.Context, changes []layers.Change) error {
 				fresh[nf.id] = nf
 			}
 		}
+		touches := make([]touch, 0, len(w.ids))
 		st.mu.Lock()
 		for _, id := range w.ids {
+			tc := w.touches[id]
 			if old := st.byID[id]; old != nil {
 				st.tree.Delete(old.min, old.max, item{id, old})
 				delete(st.byID, id)
 				st.dict.live -= len(old.props)
-				w.boxes.add(old.min, old.max)
+				tc.addBox(old.min, old.max)
+				if old.anchored {
+					tc.anchors = append(tc.anchors, old.anchor)
+				}
 			}
 			if nf := fresh[id]; nf != nil {
 				st.dict.intern(nf)
 				st.tree.Insert(nf.min, nf.max, item{id, nf})
 				st.byID[id] = nf
-				w.boxes.add(nf.min, nf.max)
+				tc.addBox(nf.min, nf.max)
+				if nf.anchored {
+					tc.anchors = append(tc.anchors, nf.anchor)
+				}
 			}
+			touches = append(touches, *tc)
 		}
 		if st.dict.bloated(st.slack) {
 			st.compact()
@@ -95,46 +107,32 @@ func (e *Engine) Apply(ctx context.Context, changes []layers.Change) error {
 		st.mu.Unlock()
 
 		e.cache.mu.Lock()
-		stale = append(stale, e.cache.invalidate(name, uint32(max(st.def.MinZoom, 0)), uint32(min(st.def.MaxZoom, MaxZoom)), bufFrac, w.boxes.list)...)
+		stale = append(stale, e.cache.invalidate(name, uint32(max(st.def.MinZoom, 0)), uint32(min(st.def.MaxZoom, MaxZoom)), bufFrac, touches)...)
 		e.cache.mu.Unlock()
 	}
 	return e.rerender(ctx, stale)
 }
 
-// boxSet is a list of boxes (normalised Web Mercator) without repeats.
-type boxSet struct {
-	list [][2][2]float64
-	seen map[[2][2]float64]bool
-}
-
-func (s *boxSet) add(lo, hi [2]float64) {
-	b := [2][2]float64{lo, hi}
-	if !s.seen[b] {
-		s.seen[b] = true
-		s.list = append(s.list, b)
-	}
-}
-
-// rerender renders the given tiles again into the cache. Keys can repeat
-// (a tile touched by two layers).
-func (e *Engine) rerender(ctx context.Context, keys []cacheKey) error {
-	slices.SortFunc(keys, func(a, b cacheKey) int {
-		if a.set != b.set {
-			if a.set < b.set {
-				return -1
-			}
-			return 1
+// rerender renders the given tiles again into the cache, each with its
+// scope. Keys can repeat (a tile touched by two layers).
+func (e *Engine) rerender(ctx context.Context, keys []staleTile) error {
+	slices.SortFunc(keys, func(a, b staleTile) int {
+		if c := strings.Compare(a.k.set, b.k.set); c != 0 {
+			return c
 		}
-		return cmpTile(a.z, a.x, a.y, b.z, b.x, b.y)
+		if c := strings.Compare(a.k.scope, b.k.scope); c != 0 {
+			return c
+		}
+		return cmpTile(a.k.z, a.k.x, a.k.y, b.k.z, b.k.x, b.k.y)
 	})
-	keys = slices.Compact(keys)
+	keys = slices.CompactFunc(keys, func(a, b staleTile) bool { return a.k == b.k })
 	return e.parallel(ctx, len(keys), func(ctx context.Context, i int) error {
-		k := keys[i]
-		_, sts, err := e.resolve(strings.Split(k.set, ","))
+		s := keys[i]
+		_, sts, err := e.resolve(strings.Split(s.k.set, ","))
 		if err != nil {
 			return err
 		}
-		_, err = e.get(ctx, k, sts)
+		_, err = e.get(ctx, s.k, sts, nil, s.scope)
 		return err
 	})
 }
@@ -238,14 +236,14 @@ func (e *Engine) Warm(ctx context.Context, layerSets [][]string, minZ, maxZ uint
 			}
 			for x := x0; x <= x1; x++ {
 				for y := y0; y <= y1; y++ {
-					jobs = append(jobs, job{cacheKey{set, z, x, y}, sts})
+					jobs = append(jobs, job{cacheKey{set: set, z: z, x: x, y: y}, sts})
 				}
 			}
 		}
 	}
 	var done atomic.Int64
 	err := e.parallel(ctx, len(jobs), func(ctx context.Context, i int) error {
-		if _, err := e.get(ctx, jobs[i].k, jobs[i].sts); err != nil {
+		if _, err := e.get(ctx, jobs[i].k, jobs[i].sts, nil, nil); err != nil {
 			return err
 		}
 		done.Add(1)

@@ -126,7 +126,7 @@ func TestApplyInvalidatesExactlyTouchedTiles(t *testing.T) {
 			if id != 0 {
 				c := ch.After.Center()
 				tl := maptile.At(c, 18)
-				k := cacheKey{"buildings", 18, tl.X, tl.Y}
+				k := cacheKey{set: "buildings", z: 18, x: tl.X, y: tl.Y}
 				if !hasFeature(t, after[k], "buildings", id, name) {
 					t.Errorf("%v: feature %d %q missing after the change", k, id, name)
 				}
@@ -137,7 +137,7 @@ func TestApplyInvalidatesExactlyTouchedTiles(t *testing.T) {
 			if ch.Before != (orb.Bound{}) {
 				c := ch.Before.Center()
 				tl := maptile.At(c, 18)
-				k := cacheKey{"buildings", 18, tl.X, tl.Y}
+				k := cacheKey{set: "buildings", z: 18, x: tl.X, y: tl.Y}
 				if id == 0 || !ch.After.Intersects(maptile.New(tl.X, tl.Y, 18).Bound()) {
 					if hasFeature(t, after[k], "buildings", ch.FeatureID, "") {
 						t.Errorf("%v: feature %d still at its old place", k, ch.FeatureID)
@@ -174,7 +174,7 @@ func TestRenderRacingApplyIsNotCached(t *testing.T) {
 	f := newFixture(t, 8, Options{})
 	st := f.e.layers["buildings"]
 	tl := tileAt(20, 20, 17)
-	k := cacheKey{"buildings", 17, tl.X, tl.Y}
+	k := cacheKey{set: "buildings", z: 17, x: tl.X, y: tl.Y}
 	sts := []*layerState{st}
 	for _, tc := range []struct {
 		name   string
@@ -190,7 +190,7 @@ func TestRenderRacingApplyIsNotCached(t *testing.T) {
 				st.ver.Add(1) // Apply changed the layer meanwhile
 			}
 			cl := &call{done: make(chan struct{}), cancel: func() {}}
-			f.e.renderCall(context.Background(), k, sts, vers, cl)
+			f.e.renderCall(context.Background(), k, sts, nil, vers, cl)
 			if cl.err != nil || cl.tile == nil {
 				t.Fatal(cl.err)
 			}

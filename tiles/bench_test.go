@@ -78,7 +78,7 @@ func benchmarkTileCold(b *testing.B, f *fixture) {
 				cpu0 := cpuTime()
 				for i := 0; b.Loop(); i++ {
 					t := tiles[i%len(tiles)]
-					tile, err := f.e.render(ctx, sts, t.z, t.x, t.y)
+					tile, err := f.e.render(ctx, sts, t.z, t.x, t.y, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -117,7 +117,7 @@ func benchmarkTileColdParallel(b *testing.B, f *fixture) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					t := tiles[int(next.Add(1))%len(tiles)]
-					if _, err := f.e.render(context.Background(), sts, t.z, t.x, t.y); err != nil {
+					if _, err := f.e.render(context.Background(), sts, t.z, t.x, t.y, nil); err != nil {
 						b.Error(err)
 						return
 					}
@@ -174,12 +174,12 @@ func BenchmarkEncode(b *testing.B) {
 	ctx := context.Background()
 	b.Run("hexward-render", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := f.e.render(ctx, sts, 16, tl.X, tl.Y); err != nil {
+			if _, err := f.e.render(ctx, sts, 16, tl.X, tl.Y, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	tile, _ := f.e.render(ctx, sts, 16, tl.X, tl.Y)
+	tile, _ := f.e.render(ctx, sts, 16, tl.X, tl.Y, nil)
 	ls, err := mvt.Unmarshal(tile.Data)
 	if err != nil {
 		b.Fatal(err)

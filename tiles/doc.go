@@ -33,16 +33,36 @@
 // Tile.Merged names the merged layers (the HTTP layer reports them in a
 // header). No request parameter can raise either cap.
 //
+// # Scopes
+//
+// TileScoped limits a tile to a Scope, an area (MultiPolygon, lon/lat) of
+// the admin hierarchy with a stable Key: a feature is in the scope when its
+// anchor — grid.Anchor of its lon/lat geometry, kept in the index, the same
+// point the store keeps for its SQL scope filter — lies inside the area or
+// on its boundary (planar.MultiPolygonContains). Features anchored outside
+// are not in the tile at all: not drawn, not counted against the caps, not
+// folded into merged features. A render lays a 16×16 grid over the tile
+// and tests the area's boundary against it once, so that only anchors in
+// cells the boundary crosses (or outside the tile) need a polygon test;
+// that test visits only the edges in the anchor's band of longitude, so
+// its cost hardly grows with the vertices of a surveyed boundary, and it
+// gives planar's answer bit for bit. Tile is TileScoped without a scope.
+//
 // # Cache and changes
 //
 // Rendered tiles are cached in memory in an LRU bounded by bytes, keyed by
-// (sorted layer set, z, x, y); concurrent requests for a cold tile render
-// it once, and a render stops when no request waits for it any more.
-// Apply, fed from the change log, updates the index from the source and
-// invalidates exactly the cached tiles that each change's bounds touch —
-// found through an index of cached tiles by coordinate, not by scanning the
-// cache — and renders them again. A render that raced with a change is
-// served but not cached. Warm renders a pyramid ahead on all cores.
+// (sorted layer set, z, x, y, scope); the scope part is the Scope's Key
+// with a hash of its Area, so one scope's tile is never served to another
+// scope, to an unscoped request, or for an edited Area under the same Key
+// (ForgetScope drops a Key's tiles at once). Concurrent requests for a cold
+// tile render it once, and a render stops when no request waits for it any
+// more. Apply, fed from the change log, updates the index from the source
+// and invalidates exactly the cached tiles that each change's bounds touch
+// — found through an index of cached tiles by coordinate, not by scanning
+// the cache; a scoped tile only when the changed feature's old or new
+// anchor is in its scope — and renders them again. A render that raced
+// with a change is served but not cached. Warm renders a pyramid ahead on
+// all cores, unscoped.
 //
 // Sub-packages: baseline has the per-request ST_AsMVT tile of a plain
 // PostGIS tile server, for comparison; tilebench is the tile load tool.

@@ -238,6 +238,15 @@ func checkTile(z, x, y uint32) error {
 // a request whose ctx ends stops waiting, and the render stops when no
 // request waits for it any more.
 func (e *Engine) Tile(ctx context.Context, layerNames []string, z, x, y uint32) (*Tile, error) {
+	return e.TileScoped(ctx, nil, layerNames, z, x, y)
+}
+
+// TileScoped is Tile limited to scope; a nil scope is the unscoped Tile.
+// The tile holds only the features whose anchor lies in scope.Area, and
+// the caps and merging count only those. Scoped tiles are cached under
+// the scope's Key and a hash of its Area, never served to another scope or
+// to an unscoped request; ForgetScope drops them.
+func (e *Engine) TileScoped(ctx context.Context, scope *Scope, layerNames []string, z, x, y uint32) (*Tile, error) {
 	if err := checkTile(z, x, y); err != nil {
 		return nil, err
 	}
@@ -245,10 +254,28 @@ func (e *Engine) Tile(ctx context.Context, layerNames []string, z, x, y uint32) 
 	if err != nil {
 		return nil, err
 	}
-	return e.get(ctx, cacheKey{set, z, x, y}, sts)
+	k := cacheKey{set: set, z: z, x: x, y: y}
+	if scope != nil {
+		k.scope = scopeID(scope)
+	}
+	return e.get(ctx, k, sts, scope, nil)
 }
 
-func (e *Engine) get(ctx context.Context, k cacheKey, sts []*layerState) (*Tile, error) {
+// ForgetScope drops the cached tiles of the scope with Scope.Key key, to be
+// called when the area behind key changes (an edited community boundary).
+// Renders of the scope in flight are served to the requests waiting for
+// them but not cached. Tiles of an Area that changed are never served for
+// the new Area even without ForgetScope (the cache key holds a hash of
+// the Area); ForgetScope frees their memory at once.
+func (e *Engine) ForgetScope(key string) {
+	e.cache.mu.Lock()
+	e.cache.forget(key)
+	e.cache.mu.Unlock()
+}
+
+// get returns the tile of k from the cache or renders it. A scoped k
+// (k.scope != "") renders with prep, or else with a prepared copy of scope.
+func (e *Engine) get(ctx context.Context, k cacheKey, sts []*layerState, scope *Scope, prep *scopeArea) (*Tile, error) {
 	c := e.cache
 	c.mu.Lock()
 	if t, ok := c.lru.Get(k); ok {
@@ -263,7 +290,10 @@ func (e *Engine) get(ctx context.Context, k cacheKey, sts []*layerState) (*Tile,
 		cl = &call{done: make(chan struct{}), cancel: cancel}
 		c.inflight[k] = cl
 		c.renders++
-		go e.renderCall(rctx, k, sts, versions(sts), cl)
+		if k.scope != "" {
+			prep = c.acquire(k.scope, scope, prep) // released by renderCall
+		}
+		go e.renderCall(rctx, k, sts, prep, versions(sts), cl)
 	}
 	cl.waiters++
 	c.mu.Unlock()
@@ -294,23 +324,27 @@ func versions(sts []*layerState) []uint64 {
 	return vers
 }
 
-// renderCall renders for a call in flight and caches the tile unless a
-// layer changed since vers were read.
-func (e *Engine) renderCall(ctx context.Context, k cacheKey, sts []*layerState, vers []uint64, cl *call) {
-	t, err := e.render(ctx, sts, k.z, k.x, k.y)
+// renderCall renders for a call in flight (with scope sc, nil when
+// unscoped) and caches the tile unless a layer changed since vers were
+// read or ForgetScope detached the call.
+func (e *Engine) renderCall(ctx context.Context, k cacheKey, sts []*layerState, sc *scopeArea, vers []uint64, cl *call) {
+	t, err := e.render(ctx, sts, k.z, k.x, k.y, sc)
 	c := e.cache
 	c.mu.Lock()
 	if c.inflight[k] == cl {
 		delete(c.inflight, k)
 	}
-	fresh := err == nil && ctx.Err() == nil
+	fresh := err == nil && ctx.Err() == nil && !cl.detached
 	for i, st := range sts {
 		if st.ver.Load() != vers[i] {
 			fresh = false // a change landed while rendering: serve, do not cache
 		}
 	}
 	if fresh {
-		c.add(k, t)
+		c.add(k, t, sc)
+	}
+	if k.scope != "" {
+		c.release(k.scope)
 	}
 	c.mu.Unlock()
 	cl.tile, cl.err = t, err
@@ -327,11 +361,16 @@ type layerOut struct {
 	level int // -1: not merged; else merge level
 }
 
-// render draws a tile without the cache.
-func (e *Engine) render(ctx context.Context, sts []*layerState, z, x, y uint32) (*Tile, error) {
+// render draws a tile without the cache, of the features in scope sc (nil:
+// all).
+func (e *Engine) render(ctx context.Context, sts []*layerState, z, x, y uint32, sc *scopeArea) (*Tile, error) {
 	r := e.renderers.get()
 	defer e.renderers.put(r)
 	t := newFrame(z, x, y, e.opt.Extent, float64(e.opt.Buffer))
+	if sc != nil {
+		r.scopeBuf.reset(sc, &t)
+		r.scope = &r.scopeBuf
+	}
 	outs := make([]layerOut, 0, len(sts))
 	for len(r.bufs) < len(sts) {
 		r.bufs = append(r.bufs, nil)
@@ -407,7 +446,7 @@ type Stats struct {
 	Hits, Misses  uint64
 	Renders       uint64 // renders started (concurrent misses share one)
 	Evictions     uint64 // tiles dropped to stay within CacheBytes
-	Invalidations uint64 // tiles dropped by Apply
+	Invalidations uint64 // tiles dropped by Apply and ForgetScope
 	Features      map[string]int
 }
 

@@ -240,7 +240,7 @@ func TestConcurrentApplyAndTiles(t *testing.T) {
 	// after the dust settles every cached tile equals a fresh render
 	for k, tile := range snapshot(f.e) {
 		_, sts, _ := f.e.resolve([]string{"buildings", "streets"})
-		fresh, err := f.e.render(context.Background(), sts, k.z, k.x, k.y)
+		fresh, err := f.e.render(context.Background(), sts, k.z, k.x, k.y, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/tidwall/rtree"
 
+	"github.com/hexward/hexward/grid"
 	"github.com/hexward/hexward/layers"
 )
 
@@ -28,6 +29,10 @@ type feature struct {
 	rings []int32
 	props []prop
 	group string // value of the layer's Style.ColorBy property, if any
+	// anchor is grid.Anchor of the feature's lon/lat geometry, the point
+	// that places it in a Scope; anchored is false when it has none.
+	anchor   orb.Point
+	anchored bool
 }
 
 // prop is one property of a feature: the index of its key in the layer's
@@ -195,6 +200,7 @@ func (st *layerState) newFeature(f layers.Feature) *feature {
 	if len(nf.pts) == 0 {
 		return nil
 	}
+	nf.anchor, nf.anchored = grid.Anchor(f.Geometry)
 	nf.min = [2]float64{math.Inf(1), math.Inf(1)}
 	nf.max = [2]float64{math.Inf(-1), math.Inf(-1)}
 	for _, p := range nf.pts {

@@ -75,6 +75,10 @@ type renderer struct {
 	vidx []uint32
 	gen  uint32
 
+	// the scope of the tile being rendered: nil, or &scopeBuf
+	scope    *scopeTest
+	scopeBuf scopeTest
+
 	// merging
 	mask   bitmask
 	mask2  bitmask
@@ -105,6 +109,7 @@ func (rs renderers) get() *renderer {
 }
 
 func (rs renderers) put(r *renderer) {
+	r.scope, r.scopeBuf.sc = nil, nil
 	for i, b := range r.bufs {
 		if cap(b) > maxKeptBuffer {
 			r.bufs[i] = nil
@@ -147,16 +152,25 @@ func cmpInt64(a, b int64) int {
 }
 
 // search collects the features of st intersecting the tile (with its
-// buffer), in R-tree order: sort them for a render whose bytes depend on
-// the order.
+// buffer) and, in a scoped render, anchored in the scope, in R-tree order:
+// sort them for a render whose bytes depend on the order.
 func (r *renderer) search(st *layerState, t *tileFrame) hits {
 	min, max := t.query()
 	r.found = r.found[:0]
 	st.mu.RLock()
-	st.tree.Search(min, max, func(_, _ [2]float64, it item) bool {
-		r.found = append(r.found, it)
-		return true
-	})
+	if sc := r.scope; sc != nil {
+		st.tree.Search(min, max, func(_, _ [2]float64, it item) bool {
+			if sc.in(it.f) {
+				r.found = append(r.found, it)
+			}
+			return true
+		})
+	} else {
+		st.tree.Search(min, max, func(_, _ [2]float64, it item) bool {
+			r.found = append(r.found, it)
+			return true
+		})
+	}
 	st.mu.RUnlock()
 	r.ord = r.ord[:0]
 	for i, it := range r.found {

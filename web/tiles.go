@@ -65,7 +65,9 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	}
 	h := w.Header()
 	h.Set("ETag", t.ETag)
-	h.Set("Cache-Control", "public, no-cache") // keep, but revalidate: edits change tiles at once
+	// Private: what a tile holds depends on who asks (area scopes). Kept,
+	// but revalidated: edits change tiles at once.
+	h.Set("Cache-Control", "private, no-cache")
 	if len(t.Merged) > 0 {
 		h.Set("X-Hexward-Merged", strings.Join(t.Merged, ","))
 	}
