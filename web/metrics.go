@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexward/hexward/tiles"
 )
 
 type metrics struct {
@@ -21,6 +23,21 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	}
 	reg.MustRegister(m.requests)
 	return m
+}
+
+// registerTileStats exposes the tile engine's counters.
+func registerTileStats(reg *prometheus.Registry, e *tiles.Engine) {
+	counter := func(name, help string, f func(tiles.Stats) uint64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(f(e.Stats())) }))
+	}
+	counter("hexward_tile_cache_hits_total", "Tiles served from the cache.", func(s tiles.Stats) uint64 { return s.Hits })
+	counter("hexward_tile_cache_misses_total", "Tiles not in the cache.", func(s tiles.Stats) uint64 { return s.Misses })
+	counter("hexward_tile_renders_total", "Tiles rendered.", func(s tiles.Stats) uint64 { return s.Renders })
+	counter("hexward_tile_evictions_total", "Tiles dropped to keep the cache within its size.", func(s tiles.Stats) uint64 { return s.Evictions })
+	counter("hexward_tile_invalidations_total", "Tiles dropped because a change touched them.", func(s tiles.Stats) uint64 { return s.Invalidations })
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hexward_tile_cache_bytes", Help: "Bytes in the tile cache."},
+		func() float64 { return float64(e.Stats().Bytes) }))
 }
 
 func (m *metrics) observe(route string, status int, d time.Duration) {

@@ -79,6 +79,9 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.metrics = newMetrics(cfg.Registry)
+	if s.tiles != nil {
+		registerTileStats(cfg.Registry, s.tiles)
+	}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.authorize(rt))
 	}

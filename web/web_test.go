@@ -321,6 +321,9 @@ func TestOGCDocuments(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, status, b)
 		}
 	}
+	if _, _, b := e.do(t, "GET", "/metrics", ""); !bytes.Contains(b, []byte("hexward_tile_renders_total")) || !bytes.Contains(b, []byte("hexward_http_request_seconds")) {
+		t.Fatalf("metrics lack tile or request figures:\n%.500s", b)
+	}
 	_, _, b := e.do(t, "GET", "/api/collections", "")
 	var cols struct{ Collections []struct{ ID string } }
 	_ = json.Unmarshal(b, &cols)
