@@ -5,12 +5,12 @@ export PATH := /usr/local/go/bin:$(PATH)
 ADDR ?= 127.0.0.1:8080
 SCALE ?= 1
 
-.PHONY: run test deps ui build vet gotest e2e bench clean
+.PHONY: run test deps ui build vet gotest fuzz e2e bench clean
 
 run: build
 	bin/hexward serve --demo --demo-scale $(SCALE) --addr $(ADDR)
 
-test: build vet gotest e2e
+test: build vet gotest fuzz e2e
 
 deps:
 	@scripts/deps.sh
@@ -27,6 +27,9 @@ vet:
 
 gotest:
 	go test -race -timeout 20m ./...
+
+fuzz:
+	FUZZTIME=$${FUZZTIME:-5s} scripts/fuzz.sh
 
 e2e: build
 	@scripts/ui-vendor.sh

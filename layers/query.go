@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -47,7 +48,14 @@ func ParseFilter(l *Layer, name, value string) (any, error) {
 	case Integer:
 		v, err = strconv.ParseInt(value, 10, 64)
 	case Number:
-		v, err = strconv.ParseFloat(value, 64)
+		var f float64
+		f, err = strconv.ParseFloat(value, 64)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			// "NaN" and "Inf" parse, but no stored value equals them and
+			// JSON cannot carry them to the store
+			err = errors.New("not a finite number")
+		}
+		v = f
 	case Boolean:
 		v, err = strconv.ParseBool(value)
 	case DateTime:

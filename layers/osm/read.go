@@ -7,13 +7,11 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/osm"
-	"github.com/paulmach/osm/osmpbf"
 	"github.com/paulmach/osm/osmxml"
 
 	"github.com/hexward/hexward/layers"
@@ -192,15 +190,10 @@ func Read(ctx context.Context, r io.ReadSeeker, format Format, emit func(layers.
 // scan calls fn for every object of the extract. In the first pass the
 // PBF decoder skips ways, which that pass does not need.
 func scan(ctx context.Context, r io.Reader, format Format, first bool, fn func(osm.Object) error) error {
-	var s osm.Scanner
-	switch format {
-	case PBF:
-		ps := osmpbf.New(ctx, r, min(runtime.GOMAXPROCS(0), 4))
-		ps.SkipWays = first
-		s = ps
-	default:
-		s = osmxml.New(ctx, r)
+	if format == PBF {
+		return scanPBF(ctx, r, first, fn)
 	}
+	s := osmxml.New(ctx, r)
 	defer s.Close()
 	for s.Scan() {
 		if err := fn(s.Object()); err != nil {
