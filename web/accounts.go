@@ -23,8 +23,9 @@ func isUnauth(err error) bool {
 	return errors.Is(err, auth.ErrUnauthenticated) || errors.Is(err, auth.ErrBadCredentials)
 }
 
-// limiter is a token bucket per key (a client IP), forgotten after a
-// while so that the map stays small.
+// limiter allows a number of failed attempts per key (a client IP) per
+// period, as a token bucket forgotten after a while so that the map stays
+// small.
 type limiter struct {
 	mu      sync.Mutex
 	per     rate.Limit
@@ -41,11 +42,7 @@ func newLimiter(n int, per time.Duration) *limiter {
 	return &limiter{per: rate.Every(per / time.Duration(n)), burst: n, buckets: map[string]*bucket{}}
 }
 
-// allow takes a token for key, or says how long to wait for one.
-func (l *limiter) allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
+func (l *limiter) bucket(key string, now time.Time) *rate.Limiter {
 	if len(l.buckets) > 10000 {
 		for k, b := range l.buckets {
 			if now.Sub(b.seen) > 10*time.Minute {
@@ -59,12 +56,28 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	res := b.lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return false, d
+	return b.lim
+}
+
+// check says whether key may try now, or how long it must wait. It takes
+// nothing: only failures (fail) use up attempts.
+func (l *limiter) check(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	lim := l.bucket(key, now)
+	if tokens := lim.TokensAt(now); tokens < 1 {
+		return false, time.Duration((1 - tokens) / float64(l.per) * float64(time.Second))
 	}
 	return true, 0
+}
+
+// fail uses up one attempt of key.
+func (l *limiter) fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	l.bucket(key, now).AllowN(now, 1)
 }
 
 func tooMany(w http.ResponseWriter, wait time.Duration) error {
@@ -79,7 +92,7 @@ func (s *Server) setSession(w http.ResponseWriter, r *http.Request, secret strin
 
 func (s *Server) loginHandler(w http.ResponseWriter, r *http.Request) error {
 	ip := clientIP(r)
-	if ok, wait := s.login.allow(ip); !ok {
+	if ok, wait := s.login.check(ip); !ok {
 		return tooMany(w, wait)
 	}
 	var in struct {
@@ -91,6 +104,7 @@ func (s *Server) loginHandler(w http.ResponseWriter, r *http.Request) error {
 	}
 	secret, p, err := s.accounts.Login(r.Context(), in.User, in.Password, ip)
 	if errors.Is(err, auth.ErrBadCredentials) {
+		s.login.fail(ip)
 		s.auditAppend(r.Context(), auth.Entry{Actor: in.User, IP: ip, Action: "login", Outcome: auth.Denied, Detail: err.Error()})
 		return &httpError{http.StatusUnauthorized, err.Error()}
 	}
@@ -121,7 +135,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 
 // setup creates the first admin with the one-time first-run secret.
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
-	if ok, wait := s.login.allow(clientIP(r)); !ok {
+	if ok, wait := s.login.check(clientIP(r)); !ok {
 		return tooMany(w, wait)
 	}
 	var in struct{ Token, User, Password string }
@@ -130,6 +144,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := s.accounts.Setup(r.Context(), in.Token, in.User, in.Password)
 	if isUnauth(err) {
+		s.login.fail(clientIP(r))
 		s.auditAppend(r.Context(), auth.Entry{Actor: in.User, IP: clientIP(r), Action: "setup", Outcome: auth.Denied})
 		return &httpError{http.StatusForbidden, "the first-run link is used, expired or wrong"}
 	}

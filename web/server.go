@@ -30,7 +30,8 @@ type Config struct {
 	// CORSOrigins may call the API from a browser on another origin (with
 	// API tokens; session cookies are SameSite=Strict). Empty: none.
 	CORSOrigins []string
-	// LoginRate is the sign-in attempts allowed per client IP per minute.
+	// LoginRate is the failed sign-in attempts allowed per client IP per
+	// minute.
 	LoginRate int
 }
 

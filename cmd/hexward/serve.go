@@ -56,7 +56,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	tlsCert := fs.String("tls-cert", os.Getenv("HEXWARD_TLS_CERT"), "TLS certificate file; with --tls-key serves HTTPS (env HEXWARD_TLS_CERT)")
 	tlsKey := fs.String("tls-key", os.Getenv("HEXWARD_TLS_KEY"), "TLS key file (env HEXWARD_TLS_KEY)")
 	cors := fs.String("cors-origins", os.Getenv("HEXWARD_CORS_ORIGINS"), "comma-separated origins allowed to call the API from a browser (env HEXWARD_CORS_ORIGINS)")
-	loginRate := fs.Int("login-rate", 10, "sign-in attempts allowed per client IP per minute")
+	loginRate := fs.Int("login-rate", 10, "failed sign-in attempts allowed per client IP per minute")
 	maxBody := fs.Int64("max-body", 8<<20, "largest request body in bytes")
 	warm := fs.Bool("warm", true, "render the tile pyramid z14-17 of the data area at start")
 	cacheMB := fs.Int64("tile-cache-mb", 1024, "tile cache size in MiB")

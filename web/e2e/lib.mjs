@@ -228,7 +228,7 @@ export async function logout(page, { timeout = 15000 } = {}) {
 }
 
 /** Waits until the map has loaded its style and catalogue (body[data-ready]). */
-export async function mapReady(page, timeout = 30000) {
+export async function mapReady(page, timeout = 60000) {
   await page.waitForFunction(() => document.body.dataset.ready === 'true' && window.hexwardMap, null, { timeout });
 }
 

@@ -112,7 +112,9 @@ describe('map UI', suiteOptions(), () => {
     await page.mouse.move(target.x, target.y);
     await page.waitForFunction(() => window.hexwardMap.getCanvas().style.cursor === 'pointer', null, { timeout: 5000 });
     await page.mouse.click(target.x, target.y);
-    await page.waitForSelector('#hx-panel:not([hidden]):not(.hx-loading)', { timeout: 10000 });
+    // Generous: on a loaded machine with software WebGL the click, the item
+    // and its queryables can take a while.
+    await page.waitForSelector('#hx-panel:not([hidden]):not(.hx-loading)', { timeout: 30000 });
     const item = await getJSON(`${base}/api/collections/${LAYER}/items/${encodeURIComponent(target.id)}`, auth);
     assert.equal(String(item.id), String(target.id), 'item id');
     return { target, props: item.properties || {} };
