@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,9 +36,23 @@ type Principal struct {
 	Via    string `json:"-"`              // "session" or "token"
 }
 
+// CacheTTL is how long a checked token or session is trusted without
+// asking the database again: every map tile is a request, and a database
+// round trip for each would cost more than the tile. Revocation and
+// sign-out on this node take effect at once; on other nodes within CacheTTL.
+const CacheTTL = 10 * time.Second
+
+type cached struct {
+	p     Principal
+	until time.Time
+}
+
 // Accounts stores users, sessions and API tokens in PostgreSQL.
 type Accounts struct {
 	pool *pgxpool.Pool
+
+	mu    sync.Mutex
+	cache map[string]cached // hash of a token or session secret → principal
 	// scopeExists checks an area code; nil accepts any.
 	scopeExists func(ctx context.Context, code string) (bool, error)
 	dummy       string // a hash to check against for unknown users
@@ -47,7 +62,7 @@ type Accounts struct {
 // asked whether an area code names an area.
 func NewAccounts(pool *pgxpool.Pool, scopeExists func(ctx context.Context, code string) (bool, error)) *Accounts {
 	dummy, _ := HashPassword("no user has this password")
-	return &Accounts{pool: pool, scopeExists: scopeExists, dummy: dummy}
+	return &Accounts{pool: pool, scopeExists: scopeExists, dummy: dummy, cache: map[string]cached{}}
 }
 
 // NewUser describes a user to create.
@@ -155,25 +170,64 @@ func (a *Accounts) Login(ctx context.Context, name, password, ip string) (string
 	return secret, p, nil
 }
 
+// cachedPrincipal returns the principal cached for a secret's hash.
+func (a *Accounts) cachedPrincipal(h []byte) (Principal, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, ok := a.cache[string(h)]
+	if !ok || time.Now().After(c.until) {
+		return Principal{}, false
+	}
+	return c.p, true
+}
+
+func (a *Accounts) remember(h []byte, p Principal) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.cache) > 100_000 {
+		clear(a.cache)
+	}
+	a.cache[string(h)] = cached{p, time.Now().Add(CacheTTL)}
+}
+
+// forgetAll drops every cached principal (after a revocation).
+func (a *Accounts) forgetAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.cache)
+}
+
 // Session returns the principal of a session secret.
 func (a *Accounts) Session(ctx context.Context, secret string) (Principal, error) {
 	if !looksLike(secret, SessionPrefix) {
 		return Principal{}, ErrUnauthenticated
 	}
+	h := hashSecret(secret)
+	if p, ok := a.cachedPrincipal(h); ok {
+		return p, nil
+	}
 	var p Principal
 	err := a.pool.QueryRow(ctx, `SELECT u.id, u.name, u.role, u.scope, u.demo, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = $1 AND s.expires > now() AND NOT u.disabled`, hashSecret(secret)).
+		WHERE s.token_hash = $1 AND s.expires > now() AND NOT u.disabled`, h).
 		Scan(&p.UserID, &p.User, &p.Role, &p.Scope, &p.Demo, &p.CSRF)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Principal{}, ErrUnauthenticated
 	}
+	if err != nil {
+		return Principal{}, err
+	}
 	p.Via = "session"
-	return p, err
+	a.remember(h, p)
+	return p, nil
 }
 
 // Logout ends a session.
 func (a *Accounts) Logout(ctx context.Context, secret string) error {
-	_, err := a.pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashSecret(secret))
+	h := hashSecret(secret)
+	a.mu.Lock()
+	delete(a.cache, string(h))
+	a.mu.Unlock()
+	_, err := a.pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, h)
 	return err
 }
 
@@ -232,23 +286,34 @@ func (a *Accounts) RevokeToken(ctx context.Context, user string, id int64) error
 	if err == nil && tag.RowsAffected() == 0 {
 		return ErrNoSuchToken
 	}
+	a.forgetAll()
 	return err
 }
 
-// Token returns the principal of an API token secret.
+// Token returns the principal of an API token secret. The token's
+// last_used is updated when it is looked up in the database, so at most
+// once per CacheTTL.
 func (a *Accounts) Token(ctx context.Context, secret string) (Principal, error) {
 	if !looksLike(secret, TokenPrefix) {
 		return Principal{}, ErrUnauthenticated
 	}
+	h := hashSecret(secret)
+	if p, ok := a.cachedPrincipal(h); ok {
+		return p, nil
+	}
 	var p Principal
 	err := a.pool.QueryRow(ctx, `UPDATE api_tokens t SET last_used = now() FROM users u
 		WHERE t.token_hash = $1 AND u.id = t.user_id AND t.revoked IS NULL AND t.expires > now() AND NOT u.disabled
-		RETURNING u.id, u.name, u.role, u.scope, u.demo`, hashSecret(secret)).Scan(&p.UserID, &p.User, &p.Role, &p.Scope, &p.Demo)
+		RETURNING u.id, u.name, u.role, u.scope, u.demo`, h).Scan(&p.UserID, &p.User, &p.Role, &p.Scope, &p.Demo)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Principal{}, ErrUnauthenticated
 	}
+	if err != nil {
+		return Principal{}, err
+	}
 	p.Via = "token"
-	return p, err
+	a.remember(h, p)
+	return p, nil
 }
 
 // NewSetupToken makes the one-time secret of the first-run link, valid for

@@ -1,6 +1,8 @@
 package tiles
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -89,6 +91,22 @@ type Tile struct {
 	ETag     string   // strong validator: quoted hash of Data
 	Features int      // features in the tile, merged ones counted once each
 	Merged   []string // layers merged because of MaxFeatures or MaxTileBytes
+
+	gzOnce sync.Once
+	gz     []byte
+}
+
+// Gzipped returns Data gzip-compressed, computed on the first call and
+// kept with the cached tile, so that a warm tile is compressed once.
+func (t *Tile) Gzipped() []byte {
+	t.gzOnce.Do(func() {
+		var b bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		_, _ = w.Write(t.Data)
+		_ = w.Close()
+		t.gz = b.Bytes()
+	})
+	return t.gz
 }
 
 // Engine renders vector tiles from an in-memory index of every layer and

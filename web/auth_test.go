@@ -191,6 +191,14 @@ func TestSecretsNeverInTheClear(t *testing.T) {
 	if s, _, _ := e.as(t, "", "GET", "/auth/me", "", "Authorization", "Bearer "+tok.Token); s != 200 {
 		t.Fatalf("new token does not work: %d", s)
 	}
+	var info struct{ Info struct{ ID int64 } }
+	_ = json.Unmarshal(b, &info)
+	if s, _, _ := e.as(t, "viewer", "DELETE", fmt.Sprintf("/auth/tokens/%d", info.Info.ID), ""); s != 204 {
+		t.Fatalf("revoke: %d", s)
+	}
+	if s, _, _ := e.as(t, "", "GET", "/auth/me", "", "Authorization", "Bearer "+tok.Token); s != 401 {
+		t.Fatalf("revoked token still works: %d", s)
+	}
 	e.as(t, "", "POST", "/auth/login", `{"user":"viewer","password":"viewer-password"}`)
 	var dump string
 	err := e.store.Pool().QueryRow(context.Background(), `SELECT concat_ws(' ',

@@ -64,20 +64,28 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h := w.Header()
-	h.Set("ETag", t.ETag)
+	data, etag := t.Data, t.ETag
+	h.Set("Vary", "Accept-Encoding")
+	if len(data) > 512 && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		// The compressed form is another representation: another ETag.
+		data, etag = t.Gzipped(), strings.TrimSuffix(t.ETag, `"`)+`-gz"`
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
 	// Private: what a tile holds depends on who asks (area scopes). Kept,
 	// but revalidated: edits change tiles at once.
 	h.Set("Cache-Control", "private, no-cache")
 	if len(t.Merged) > 0 {
 		h.Set("X-Hexward-Merged", strings.Join(t.Merged, ","))
 	}
-	if match := r.Header.Get("If-None-Match"); match != "" && match == t.ETag {
+	if match := r.Header.Get("If-None-Match"); match != "" && match == etag {
+		h.Del("Content-Encoding")
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
 	h.Set("Content-Type", "application/vnd.mapbox-vector-tile")
-	h.Set("Content-Length", strconv.Itoa(len(t.Data)))
-	_, _ = w.Write(t.Data)
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
 	return nil
 }
 

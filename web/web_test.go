@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -337,5 +338,29 @@ func TestOGCDocuments(t *testing.T) {
 	_ = json.Unmarshal(b, &tj)
 	if tj.TileJSON != "3.0.0" {
 		t.Fatalf("tilejson %q", tj.TileJSON)
+	}
+}
+
+// TestTilesGzip: a client that accepts gzip gets the compressed tile, the
+// same tile, under its own ETag.
+func TestTilesGzip(t *testing.T) {
+	e := newEnv(t)
+	tl := maptile.At(orb.Point{114.121, 22.5501}, 16)
+	path := fmt.Sprintf("/tiles/%s/16/%d/%d.mvt", strings.Join(layers.Governance().Names(), ","), tl.X, tl.Y)
+	_, h1, plain := e.do(t, "GET", path, "", "Accept-Encoding", "identity")
+	status, h2, gz := e.do(t, "GET", path, "", "Accept-Encoding", "gzip, deflate")
+	if status != 200 || h2.Get("Content-Encoding") != "gzip" || h1.Get("Content-Encoding") != "" || h1.Get("ETag") == h2.Get("ETag") {
+		t.Fatalf("gzip: %d %v / %v", status, h2, h1)
+	}
+	r, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, _ := io.ReadAll(r)
+	if !bytes.Equal(unzipped, plain) || len(gz) >= len(plain) {
+		t.Fatalf("gzip tile %d bytes → %d, plain %d", len(gz), len(unzipped), len(plain))
+	}
+	if status, _, _ := e.do(t, "GET", path, "", "Accept-Encoding", "gzip", "If-None-Match", h2.Get("ETag")); status != 304 {
+		t.Fatalf("If-None-Match on the gzip ETag: %d", status)
 	}
 }

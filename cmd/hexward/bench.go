@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -56,8 +57,20 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 	maxZ := fs.Uint("maxzoom", 17, "highest zoom")
 	skipBase := fs.Bool("skip-baseline", false, "do not run the ST_AsMVT baseline")
 	importN := fs.Int("import", 100_000, "features in the GeoJSON import test (0 skips it)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var workers []int
 	for _, s := range strings.Split(*conc, ",") {
@@ -120,8 +133,8 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 	base := &baseline.Baseline{Pool: d.pool, Cat: cat}
 	largest := map[uint32]int{}
 
-	fmt.Println("| layers | workers | way | tiles | tiles/s | p50 | p99 | × baseline |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("| layers | workers | way | tiles | tiles/s | p50 | p99 | mean KB | × baseline |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, set := range strings.Split(*sets, ";") {
 		names := strings.Split(set, ",")
 		if set == "all" {
@@ -135,8 +148,8 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 				if baseRate > 0 {
 					ratio = fmt.Sprintf("%.1f×", r.TilesPerSec/baseRate)
 				}
-				fmt.Printf("| %s | %d | %s | %d | %.0f | %s | %s | %s |\n", set, w, way, r.Tiles, r.TilesPerSec,
-					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), ratio)
+				fmt.Printf("| %s | %d | %s | %d | %.0f | %s | %s | %.1f | %s |\n", set, w, way, r.Tiles, r.TilesPerSec,
+					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), float64(r.Bytes)/float64(max(1, r.Tiles))/1000, ratio)
 			}
 			if !*skipBase {
 				c := cfg
@@ -220,6 +233,7 @@ type bearer struct {
 func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
+	r.Header.Set("Accept-Encoding", "gzip") // as a browser does; the bytes are counted compressed
 	return b.next.RoundTrip(r)
 }
 
