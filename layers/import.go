@@ -8,6 +8,18 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// FromSlice yields the features of fs, for Import.
+func FromSlice(fs []Feature) func() (Feature, bool, error) {
+	i := 0
+	return func() (Feature, bool, error) {
+		if i == len(fs) {
+			return Feature{}, false, nil
+		}
+		i++
+		return fs[i-1], true, nil
+	}
+}
+
 // ImportStats says what an import wrote.
 type ImportStats struct {
 	Features int            // features written

@@ -330,6 +330,16 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// layerAndID reads the {layer} and {id} of an item's path.
+func (s *Server) layerAndID(r *http.Request) (*layers.Layer, int64, error) {
+	l, err := s.layer(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := featureID(r)
+	return l, id, err
+}
+
 func featureID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -339,11 +349,7 @@ func featureID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) item(w http.ResponseWriter, r *http.Request) error {
-	l, err := s.layer(r)
-	if err != nil {
-		return err
-	}
-	id, err := featureID(r)
+	l, id, err := s.layerAndID(r)
 	if err != nil {
 		return err
 	}

@@ -76,14 +76,7 @@ func newEnv(t *testing.T) *env {
 	cat := layers.Governance()
 	store := layers.NewStore(pgtest.New(t), cat)
 	feats := sample(cat)
-	i := 0
-	if _, err := store.Import(ctx, func() (layers.Feature, bool, error) {
-		if i == len(feats) {
-			return layers.Feature{}, false, nil
-		}
-		i++
-		return feats[i-1], true, nil
-	}, nil); err != nil {
+	if _, err := store.Import(ctx, layers.FromSlice(feats), nil); err != nil {
 		t.Fatal(err)
 	}
 	eng := tiles.NewEngine(cat, store, tiles.Options{})

@@ -93,14 +93,7 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		i := 0
-		st, err := s.store.Import(r.Context(), func() (layers.Feature, bool, error) {
-			if i == len(fs) {
-				return layers.Feature{}, false, nil
-			}
-			i++
-			return fs[i-1], true, nil
-		}, nil)
+		st, err := s.store.Import(r.Context(), layers.FromSlice(fs), nil)
 		if err != nil {
 			return err
 		}
@@ -120,11 +113,7 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request) error {
-	l, err := s.layer(r)
-	if err != nil {
-		return err
-	}
-	id, err := featureID(r)
+	l, id, err := s.layerAndID(r)
 	if err != nil {
 		return err
 	}
@@ -147,11 +136,7 @@ func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request) error {
 // patchItem applies a JSON merge patch (RFC 7396) to the properties, and
 // replaces the geometry when one is given.
 func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
-	l, err := s.layer(r)
-	if err != nil {
-		return err
-	}
-	id, err := featureID(r)
+	l, id, err := s.layerAndID(r)
 	if err != nil {
 		return err
 	}
@@ -172,11 +157,7 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request) error {
-	l, err := s.layer(r)
-	if err != nil {
-		return err
-	}
-	id, err := featureID(r)
+	l, id, err := s.layerAndID(r)
 	if err != nil {
 		return err
 	}

@@ -54,14 +54,7 @@ func TestBaselineAgreesWithEngine(t *testing.T) {
 	if err := demo.Generate(1, 0.05, func(f layers.Feature) error { feats = append(feats, f); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	i := 0
-	if _, err := store.Import(ctx, func() (layers.Feature, bool, error) {
-		if i == len(feats) {
-			return layers.Feature{}, false, nil
-		}
-		i++
-		return feats[i-1], true, nil
-	}, nil); err != nil {
+	if _, err := store.Import(ctx, layers.FromSlice(feats), nil); err != nil {
 		t.Fatal(err)
 	}
 	eng := tiles.NewEngine(cat, store, tiles.Options{Buffer: 256})
