@@ -41,17 +41,20 @@ const (
 	EditLayers     Permission = "edit_layers"     // create, change, delete features; import
 	ManageAccounts Permission = "manage_accounts" // users and their tokens
 	ReadAudit      Permission = "read_audit"
-	OwnTokens      Permission = "own_tokens" // list, create, revoke one's own API tokens
+	OwnTokens      Permission = "own_tokens"     // list, create, revoke one's own API tokens
+	SendReadings   Permission = "send_readings"  // a device's own sensors' readings
+	SendPositions  Permission = "send_positions" // one's own positions (an officer's phone)
+	HandleAlerts   Permission = "handle_alerts"  // acknowledge, dispatch, resolve alerts
 )
 
 // grants is the whole policy: which role holds which permission.
 var grants = map[Role][]Permission{
-	Admin:    {ReadMap, EditLayers, ManageAccounts, ReadAudit, OwnTokens},
+	Admin:    {ReadMap, EditLayers, ManageAccounts, ReadAudit, OwnTokens, HandleAlerts},
 	Planner:  {ReadMap, EditLayers, OwnTokens},
-	Operator: {ReadMap, OwnTokens},
-	Officer:  {ReadMap, OwnTokens},
+	Operator: {ReadMap, OwnTokens, HandleAlerts},
+	Officer:  {ReadMap, OwnTokens, SendPositions},
 	Viewer:   {ReadMap, OwnTokens},
-	Device:   {},
+	Device:   {SendReadings, SendPositions},
 }
 
 // Can reports whether role r holds permission p.

@@ -257,6 +257,7 @@ func firstRun(ctx context.Context, log *slog.Logger, accounts *auth.Accounts, st
 			{Name: "demo-admin", Role: auth.Admin}, {Name: "demo-operator", Role: auth.Operator},
 			{Name: "demo-planner", Role: auth.Planner}, {Name: "demo-officer", Role: auth.Officer},
 			{Name: "demo-viewer", Role: auth.Viewer}, {Name: "demo-community", Role: auth.Operator, Scope: community},
+			{Name: "demo-device", Role: auth.Device}, // reports the demo sensors' readings with an API token
 		}
 		for _, u := range users {
 			u.Password, u.Demo = u.Name+DemoPasswordSuffix, true
@@ -264,7 +265,7 @@ func firstRun(ctx context.Context, log *slog.Logger, accounts *auth.Accounts, st
 				return fmt.Errorf("creating demo account %s: %w", u.Name, err)
 			}
 		}
-		log.Warn("DEMO accounts created: demo-admin, demo-operator, demo-planner, demo-officer, demo-viewer, demo-community; password = name + \"" + DemoPasswordSuffix + "\" (see README); never use --demo in production")
+		log.Warn("DEMO accounts created: demo-admin, demo-operator, demo-planner, demo-officer, demo-viewer, demo-community, demo-device; password = name + \"" + DemoPasswordSuffix + "\" (see README); never use --demo in production")
 	default:
 		secret, err := accounts.NewSetupToken(ctx, time.Hour)
 		if err != nil {

@@ -60,20 +60,22 @@ const (
 	lFront
 	lCam
 	lView
+	lSensor
+	lOfficer
 	nLayers
 )
 
 var layerNames = [nLayers]string{
 	"subdistricts", "communities", "compounds", "village_zones", "streets", "buildings",
 	"courtyard_rows", "dormitory_rows", "shop_streets", "fences", "gates", "shops",
-	"frontages", "cameras", "camera_views",
+	"frontages", "cameras", "camera_views", "sensors", "officers",
 }
 
 // sourceKind names a layer's features in their source_id ("demo:<kind>:<n>").
 var sourceKind = [nLayers]string{
 	"subdistrict", "community", "compound", "village_zone", "street", "building",
 	"courtyard_row", "dormitory_row", "shop_street", "fence", "gate", "shop",
-	"frontage", "camera", "camera",
+	"frontage", "camera", "camera", "sensor", "officer",
 }
 
 // Compound kinds (the compounds layer's kind enum).
@@ -89,7 +91,8 @@ const (
 // Generate emits the demo district's features in dependency order
 // (subdistricts, communities, compounds, village_zones, streets, buildings,
 // courtyard_rows, dormitory_rows, shop_streets, fences, gates, shops,
-// frontages, cameras, camera_views). Same seed and scale ⇒ same features,
+// frontages, cameras, camera_views, sensors, officers). Alerts and tracks
+// are not generated: the rules and the officers' positions make them. Same seed and scale ⇒ same features,
 // same order.
 //
 // Geometries are EPSG:4326 lon/lat rounded to 1e-7°; properties follow the
@@ -110,6 +113,7 @@ func Generate(seed int64, scale float64, emit func(layers.Feature) error) error 
 	}
 	g := newGen(seed, scale)
 	g.build()
+	g.live()
 	for l := range nLayers {
 		fs := g.out[l]
 		for i := range fs {
