@@ -84,7 +84,7 @@ func (s *Store) SetAudit(fn AuditFunc) { s.audit = fn }
 // an existing feature.
 func (s *Store) beforeWrite(ctx context.Context, tx pgx.Tx, layer string, id int64) (json.RawMessage, error) {
 	a, _ := ActorFrom(ctx)
-	if a.Scope == "" && s.audit == nil {
+	if a.Scope == "" && s.audit == nil && txHookFrom(ctx) == nil {
 		return nil, nil
 	}
 	var before json.RawMessage
@@ -125,6 +125,11 @@ func (s *Store) afterWrite(ctx context.Context, tx pgx.Tx, op Op, f *Feature, be
 			if after, err = featureJSON(f); err != nil {
 				return err
 			}
+		}
+	}
+	if hook := txHookFrom(ctx); hook != nil {
+		if err := hook(ctx, tx, op, f, before); err != nil {
+			return err
 		}
 	}
 	if s.audit == nil {

@@ -450,12 +450,8 @@ func TestStyle(t *testing.T) {
 			}
 		}
 		if l.Style.ColorBy != "" {
-			var color any
-			if l.Kind == layers.Plane {
-				color = m["paint"].(map[string]any)["fill-color"]
-			} else {
-				color = m["paint"].(map[string]any)["line-color"]
-			}
+			paint := m["paint"].(map[string]any)
+			color := map[layers.Kind]any{layers.Plane: paint["fill-color"], layers.Line: paint["line-color"], layers.Point: paint["circle-color"]}[l.Kind]
 			if c, ok := color.([]any); !ok || c[0] != "match" {
 				t.Errorf("%s: colour %v is not a match", l.Name, color)
 			}

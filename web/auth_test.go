@@ -179,8 +179,9 @@ func TestSessionsCSRFAndRateLimit(t *testing.T) {
 // hashes, and neither the database nor the log holds them.
 func TestSecretsNeverInTheClear(t *testing.T) {
 	var logBuf bytes.Buffer
+	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() { slog.SetDefault(slog.New(slog.NewTextHandler(nil, nil))) })
+	t.Cleanup(func() { slog.SetDefault(old) })
 	e := newEnv(t)
 	status, _, b := e.as(t, "viewer", "POST", "/auth/tokens", `{"name":"script"}`)
 	var tok struct{ Token string }

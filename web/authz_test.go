@@ -116,6 +116,15 @@ var matrix = map[string]string{
 	"GET /style.json":                            readers,
 	"GET /tiles/{layers}/{z}/{x}/{y}":            readers,
 	"GET /tiles/{tilejson}":                      readers,
+	"POST /ingest/readings":                      "device",
+	"POST /api/alerts/{id}/acknowledge":          "admin operator",
+	"POST /api/alerts/{id}/dispatch":             "admin operator",
+	"POST /api/alerts/{id}/resolve":              "admin operator",
+	"GET /api/alerts/{id}/transitions":           readers,
+	"GET /live":                                  readers,
+	"GET /osmand":                                "officer device",
+	"POST /osmand":                               "officer device",
+	"POST /ingest/positions":                     "officer device",
 }
 
 // TestRouteRoleMatrix walks every route as every role and as nobody, and

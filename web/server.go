@@ -15,7 +15,9 @@ import (
 
 	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
+	"github.com/hexward/hexward/layers/readings"
 	"github.com/hexward/hexward/tiles"
+	"github.com/hexward/hexward/web/live"
 )
 
 // Config configures the server.
@@ -33,6 +35,9 @@ type Config struct {
 	// LoginRate is the failed sign-in attempts allowed per client IP per
 	// minute.
 	LoginRate int
+	// Readings ingests sensor readings and runs the alert rules; nil: one
+	// over Store.
+	Readings *readings.Ingester
 }
 
 // Server is the HTTP API.
@@ -52,6 +57,10 @@ type Server struct {
 
 	scopeMu sync.Mutex
 	scopes  map[string]*tiles.Scope // area code → area, for scoped tiles
+
+	readings *readings.Ingester // sensor readings, alert rules and lifecycle
+
+	hub *live.Hub // the live stream
 }
 
 // route is one entry of the route table: its pattern, the permission it
@@ -80,6 +89,10 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.metrics = newMetrics(cfg.Registry)
+	if s.readings = cfg.Readings; s.readings == nil {
+		s.readings = readings.New(cfg.Store, s.log)
+	}
+	s.hub = s.newHub()
 	if s.tiles != nil {
 		registerTileStats(cfg.Registry, s.tiles)
 	}
@@ -140,6 +153,17 @@ func (s *Server) routes() []route {
 		{"GET /style.json", auth.ReadMap, s.style},
 		{"GET /tiles/{layers}/{z}/{x}/{y}", auth.ReadMap, s.tile},
 		{"GET /tiles/{tilejson}", auth.ReadMap, s.tileJSON},
+
+		{"POST /ingest/readings", auth.SendReadings, s.ingestReadings}, // web/ingest.go
+		{"POST /api/alerts/{id}/acknowledge", auth.HandleAlerts, s.alertAction(readings.Acknowledge)},
+		{"POST /api/alerts/{id}/dispatch", auth.HandleAlerts, s.alertAction(readings.Dispatch)},
+		{"POST /api/alerts/{id}/resolve", auth.HandleAlerts, s.alertAction(readings.Resolve)},
+		{"GET /api/alerts/{id}/transitions", auth.ReadMap, s.alertHistory},
+		{"GET /live", auth.ReadMap, s.live},
+
+		{"GET /osmand", auth.SendPositions, s.osmand}, // OsmAnd / Traccar Client; web/osmand.go
+		{"POST /osmand", auth.SendPositions, s.osmand},
+		{"POST /ingest/positions", auth.SendPositions, s.ingestPositions},
 	}
 }
 

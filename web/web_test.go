@@ -54,6 +54,11 @@ func sample(cat *layers.Catalogue) []layers.Feature {
 		if p, ok := l.Prop("kind"); ok && len(p.Enum) > 0 {
 			props["kind"] = p.Enum[0]
 		}
+		for _, p := range l.Props { // required choices (alerts' severity and state)
+			if p.Required && len(p.Enum) > 0 {
+				props[p.Name] = p.Enum[0]
+			}
+		}
 		out = append(out, layers.Feature{Layer: l.Name, Geometry: g, Props: props})
 	}
 	return out

@@ -19,6 +19,7 @@ import (
 	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/demo"
+	"github.com/hexward/hexward/layers/readings"
 	"github.com/hexward/hexward/tiles"
 	"github.com/hexward/hexward/web"
 )
@@ -60,6 +61,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	maxBody := fs.Int64("max-body", 8<<20, "largest request body in bytes")
 	warm := fs.Bool("warm", true, "render the tile pyramid z14-17 of the data area at start")
 	cacheMB := fs.Int64("tile-cache-mb", 1024, "tile cache size in MiB")
+	offlineEvery := fs.Duration("offline-check", 30*time.Second, "how often to look for sensors silent longer than their offline_after_s (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,8 +117,10 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	if *cors != "" {
 		origins = strings.Split(*cors, ",")
 	}
+	sensorRules := readings.New(store, log)
 	api := web.New(web.Config{Store: store, Tiles: engine, Accounts: accounts, Audit: audit, Log: log,
-		MaxBody: *maxBody, Registry: reg, CORSOrigins: origins, LoginRate: *loginRate})
+		MaxBody: *maxBody, Registry: reg, CORSOrigins: origins, LoginRate: *loginRate, Readings: sensorRules})
+	go sensorRules.RunOffline(ctx, *offlineEvery) // the sensor-offline rule; stops with ctx
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -124,6 +128,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(api.Close) // the live stream's websockets are hijacked: Shutdown does not close them
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

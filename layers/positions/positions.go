@@ -1,0 +1,351 @@
+// Package positions stores the positions that officers' phones report:
+// appended in batches to the append-only table `positions` (idempotent by
+// officer and fix time), with the officer's last known position kept on
+// their feature in layer `officers` and their walked shifts derived as
+// simplified lines in layer `tracks`. Features are written only through
+// layers.Store, so every marker move reaches the change log and the live
+// stream like any other edit.
+package positions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"github.com/hexward/hexward/layers"
+)
+
+// Limits on what a batch may hold.
+const (
+	MaxBatch      = 10_000          // positions per Append
+	MaxFuture     = 5 * time.Minute // clock skew tolerated for a fix time
+	MaxAttrs      = 50              // extra attributes per position
+	MaxAttrKeyLen = 64
+	MaxAttrValLen = 256
+)
+
+// Earliest is the earliest fix time accepted: phones without a fix report
+// 1970 or GPS-epoch times.
+var Earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Position is one fix reported by a phone. Optional values are nil when the
+// device did not report them.
+type Position struct {
+	// Device is the device id the position names (OsmAnd `id`); empty
+	// means the sending account's own.
+	Device   string
+	Time     time.Time
+	Lon, Lat float64
+	Speed    *float64 // m/s
+	Bearing  *float64 // degrees clockwise from north, 0..360
+	Altitude *float64 // m
+	Accuracy *float64 // m
+	Battery  *float64 // %
+	Attrs    map[string]any
+}
+
+// Errors that Append returns; the web layer maps them to statuses.
+var (
+	// ErrUnknownDevice: no officer has the device (400: the client must be
+	// configured with its account name as the device id).
+	ErrUnknownDevice = errors.New("unknown device")
+	// ErrNotYours: the position names another account's device (403).
+	ErrNotYours = errors.New("the position names another account's device")
+	// ErrAmbiguousDevice: several officers name the same device (409).
+	ErrAmbiguousDevice = errors.New("several officers have this device")
+)
+
+// InvalidError says which position of a batch is refused and why (400).
+type InvalidError struct {
+	Index   int // position in the batch
+	Field   string
+	Problem string
+}
+
+func (e *InvalidError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("position %d: %s", e.Index, e.Problem)
+	}
+	return fmt.Sprintf("position %d: %s: %s", e.Index, e.Field, e.Problem)
+}
+
+// Service appends positions and keeps officers' markers and tracks.
+type Service struct {
+	store *layers.Store
+	now   func() time.Time
+}
+
+// New returns the service over store (whose pool holds table positions).
+func New(store *layers.Store) *Service {
+	return &Service{store: store, now: time.Now}
+}
+
+// SetClock replaces the clock that bounds future timestamps (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Result says what an Append did.
+type Result struct {
+	Officer    int64 // the officer's feature id
+	Accepted   int   // positions newly stored
+	Duplicates int   // positions already stored (same officer and time)
+	Moved      bool  // the officer's marker moved to the newest position
+}
+
+// Officer is an officer feature found by its device.
+type Officer struct {
+	ID   int64
+	Name string
+}
+
+// OfficerOf returns the one officer whose `device` is account.
+func (s *Service) OfficerOf(ctx context.Context, account string) (Officer, error) {
+	rows, err := s.store.Pool().Query(ctx, `SELECT id, COALESCE(props->>'name', '') FROM features
+		WHERE layer = 'officers' AND props @> jsonb_build_object('device', $1::text) LIMIT 2`, account)
+	if err != nil {
+		return Officer{}, err
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Officer, error) {
+		var o Officer
+		return o, r.Scan(&o.ID, &o.Name)
+	})
+	switch {
+	case err != nil:
+		return Officer{}, err
+	case len(found) == 0:
+		return Officer{}, fmt.Errorf("%w %q: no officer has it as device", ErrUnknownDevice, account)
+	case len(found) > 1:
+		return Officer{}, fmt.Errorf("%w %q", ErrAmbiguousDevice, account)
+	}
+	return found[0], nil
+}
+
+// Validate checks a batch as Append would, without the database.
+func (s *Service) Validate(ps []Position) error {
+	if len(ps) == 0 {
+		return &InvalidError{Index: 0, Problem: "no positions"}
+	}
+	if len(ps) > MaxBatch {
+		return &InvalidError{Index: MaxBatch, Problem: fmt.Sprintf("batch of %d positions, at most %d", len(ps), MaxBatch)}
+	}
+	latest := s.now().Add(MaxFuture)
+	for i := range ps {
+		if err := check(&ps[i], latest); err != nil {
+			err.Index = i
+			return err
+		}
+	}
+	return nil
+}
+
+func check(p *Position, latest time.Time) *InvalidError {
+	bad := func(field, format string, args ...any) *InvalidError {
+		return &InvalidError{Field: field, Problem: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case p.Time.IsZero():
+		return bad("time", "missing")
+	case p.Time.Before(Earliest):
+		return bad("time", "%s is before %s", p.Time.UTC().Format(time.RFC3339), Earliest.Format("2006"))
+	case p.Time.After(latest):
+		return bad("time", "%s is more than %s in the future", p.Time.UTC().Format(time.RFC3339), MaxFuture)
+	}
+	if !finite(p.Lon) || p.Lon < -180 || p.Lon > 180 {
+		return bad("lon", "%v outside -180..180", p.Lon)
+	}
+	if !finite(p.Lat) || p.Lat < -90 || p.Lat > 90 {
+		return bad("lat", "%v outside -90..90", p.Lat)
+	}
+	if p.Lon == 0 && p.Lat == 0 {
+		return bad("lat", "0,0 is no position (a phone without a fix)")
+	}
+	for _, v := range []struct {
+		name     string
+		v        *float64
+		min, max float64
+	}{
+		{"speed", p.Speed, 0, 1000},
+		{"bearing", p.Bearing, 0, 360},
+		{"altitude", p.Altitude, -1000, 100_000},
+		{"accuracy", p.Accuracy, 0, math.MaxFloat64},
+		{"battery", p.Battery, 0, 100},
+	} {
+		if v.v == nil {
+			continue
+		}
+		if !finite(*v.v) || *v.v < v.min || *v.v > v.max {
+			return bad(v.name, "%v outside %g..%g", *v.v, v.min, v.max)
+		}
+	}
+	if len(p.Attrs) > MaxAttrs {
+		return bad("attributes", "%d attributes, at most %d", len(p.Attrs), MaxAttrs)
+	}
+	for k, v := range p.Attrs {
+		if len(k) == 0 || len(k) > MaxAttrKeyLen {
+			return bad("attributes", "name %.70q: 1 to %d bytes", k, MaxAttrKeyLen)
+		}
+		switch v := v.(type) {
+		case string:
+			if len(v) > MaxAttrValLen {
+				return bad("attributes", "%s: longer than %d bytes", k, MaxAttrValLen)
+			}
+		case float64:
+			if !finite(v) {
+				return bad("attributes", "%s: not a finite number", k)
+			}
+		case bool, nil, int, int64:
+		default:
+			return bad("attributes", "%s: want a string, number or boolean, got %T", k, v)
+		}
+	}
+	return nil
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// Append stores the positions that account (a device or officer user
+// name) reports. The account must be the `device` of exactly one officer;
+// a position naming another device is refused with ErrNotYours. The batch
+// is validated whole (an error names the first bad position and nothing
+// is stored), then appended in one transaction, positions already stored
+// counted as duplicates. When the newest position is newer than the
+// officer's marker (its fix_time), the marker moves there through the
+// store, once per batch: positions uploaded late never move it backwards.
+func (s *Service) Append(ctx context.Context, account string, ps []Position) (Result, error) {
+	for i, p := range ps {
+		if p.Device != "" && p.Device != account {
+			return Result{}, s.foreign(ctx, i, p.Device)
+		}
+	}
+	off, err := s.OfficerOf(ctx, account)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.Validate(ps); err != nil {
+		return Result{}, err
+	}
+	res := Result{Officer: off.ID}
+	res.Accepted, err = s.insert(ctx, off.ID, ps)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Duplicates = len(ps) - res.Accepted
+	newest := 0
+	for i := range ps {
+		if ps[i].Time.After(ps[newest].Time) {
+			newest = i
+		}
+	}
+	res.Moved, err = s.moveMarker(layers.WithActor(ctx, layers.Actor{User: account}), off.ID, ps[newest])
+	if err != nil {
+		return res, fmt.Errorf("positions stored; moving the marker: %w", err)
+	}
+	return res, nil
+}
+
+// foreign explains why a position naming device is refused: another
+// officer's device is not the caller's (ErrNotYours); a device that no
+// officer has is unknown.
+func (s *Service) foreign(ctx context.Context, index int, device string) error {
+	if _, err := s.OfficerOf(ctx, device); errors.Is(err, ErrUnknownDevice) {
+		return fmt.Errorf("position %d: %w %q: no officer has it as device", index, ErrUnknownDevice, device)
+	}
+	return fmt.Errorf("position %d names device %q: %w", index, device, ErrNotYours)
+}
+
+// insert appends the batch: COPY into a temporary table, then one INSERT
+// … ON CONFLICT DO NOTHING, in one transaction. It returns how many rows
+// were new.
+func (s *Service) insert(ctx context.Context, officer int64, ps []Position) (int, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.store.Pool(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS positions_in (
+			officer_id bigint, ts timestamptz, lon double precision, lat double precision,
+			speed double precision, bearing double precision, altitude double precision,
+			accuracy double precision, battery double precision, attrs jsonb) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"positions_in"}, copyCols, rowsOf(officer, ps)); err != nil {
+			return fmt.Errorf("copying positions: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO positions (officer_id, ts, lon, lat, speed, bearing, altitude, accuracy, battery, attrs)
+			SELECT officer_id, ts, lon, lat, speed, bearing, altitude, accuracy, battery, attrs FROM positions_in
+			ON CONFLICT (officer_id, ts) DO NOTHING`)
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+var copyCols = []string{"officer_id", "ts", "lon", "lat", "speed", "bearing", "altitude", "accuracy", "battery", "attrs"}
+
+// rowsOf feeds CopyFrom without building every row up front.
+func rowsOf(officer int64, ps []Position) pgx.CopyFromSource {
+	i := -1
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		i++
+		if i >= len(ps) {
+			return nil, nil
+		}
+		p := &ps[i]
+		var attrs any
+		if len(p.Attrs) > 0 {
+			attrs = p.Attrs
+		}
+		return []any{officer, p.Time, p.Lon, p.Lat, p.Speed, p.Bearing, p.Altitude, p.Accuracy, p.Battery, attrs}, nil
+	})
+}
+
+// moveMarker moves the officer's feature to p unless its fix_time is as
+// new or newer. An advisory lock per officer serialises concurrent batches
+// (across nodes too), so that an older batch cannot overwrite a newer one.
+func (s *Service) moveMarker(ctx context.Context, officer int64, p Position) (bool, error) {
+	moved := false
+	err := pgx.BeginFunc(ctx, s.store.Pool(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(officer)); err != nil {
+			return err
+		}
+		f, err := s.store.Get(ctx, "officers", officer)
+		if err != nil {
+			return err
+		}
+		if s, ok := f.Props["fix_time"].(string); ok {
+			if t, err := time.Parse(time.RFC3339, s); err == nil && !p.Time.After(t) {
+				return nil
+			}
+		}
+		props := map[string]any{
+			"fix_time": p.Time.UTC().Format(time.RFC3339Nano),
+			"speed":    orNil(p.Speed),
+			"bearing":  orNil(p.Bearing),
+			"accuracy": orNil(p.Accuracy),
+		}
+		if p.Battery != nil {
+			props["battery"] = *p.Battery // an older level says more than none
+		}
+		if _, err := s.store.Patch(ctx, "officers", officer, orb.Point{p.Lon, p.Lat}, props); err != nil {
+			return err
+		}
+		moved = true
+		return nil
+	})
+	return moved, err
+}
+
+func orNil(v *float64) any {
+	if v == nil {
+		return nil // Patch removes the property: a stale speed would mislead
+	}
+	return *v
+}
+
+func lockKey(officer int64) int64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "hexward officer position %d", officer)
+	return int64(h.Sum64())
+}

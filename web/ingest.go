@@ -1,0 +1,149 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hexward/hexward/layers"
+	"github.com/hexward/hexward/layers/readings"
+)
+
+// Sensor readings (POST /ingest/readings, by a device for its own
+// sensors) and the operator's alert lifecycle (POST
+// /api/alerts/{id}/acknowledge | dispatch | resolve).
+
+type inReading struct {
+	Sensor *int64   `json:"sensor"`
+	TS     *string  `json:"ts"`
+	Value  *float64 `json:"value"`
+}
+
+// ingestReadings stores a batch {"readings":[{"sensor":id,"ts":RFC3339,
+// "value":x}]} in one transaction and answers 200 with the counts once it
+// is committed. A bad reading is named by its index; nothing is stored.
+func (s *Server) ingestReadings(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Readings []json.RawMessage `json:"readings"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	if in.Readings == nil {
+		return badRequest(`body must be {"readings":[{"sensor":id,"ts":"RFC 3339","value":number}, …]}`)
+	}
+	rs := make([]readings.Reading, len(in.Readings))
+	for i, raw := range in.Readings {
+		var ir inReading
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ir); err != nil {
+			return badRequest("reading %d: %v", i, err)
+		}
+		switch {
+		case ir.Sensor == nil:
+			return badRequest("reading %d: missing \"sensor\" (the sensor's feature id)", i)
+		case ir.TS == nil:
+			return badRequest("reading %d: missing \"ts\" (RFC 3339 time with zone)", i)
+		case ir.Value == nil:
+			return badRequest("reading %d: missing \"value\"", i)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, *ir.TS)
+		if err != nil {
+			return badRequest("reading %d: ts %q is not an RFC 3339 time with zone", i, *ir.TS)
+		}
+		rs[i] = readings.Reading{SensorID: *ir.Sensor, TS: ts, Value: *ir.Value}
+	}
+	accepted, dups, err := s.readings.Ingest(r.Context(), principal(r).User, rs)
+	if err != nil {
+		return readingsError(err)
+	}
+	writeJSON(w, http.StatusOK, jsonType, map[string]int{"accepted": accepted, "duplicates": dups})
+	return nil
+}
+
+// readingsError gives the errors of package readings their status.
+func readingsError(err error) error {
+	var re *readings.Error
+	var ie *readings.InputError
+	switch {
+	case errors.Is(err, readings.ErrForeignSensor):
+		return &httpError{http.StatusForbidden, err.Error()}
+	case errors.As(err, &re):
+		return &httpError{http.StatusUnprocessableEntity, err.Error()}
+	case errors.Is(err, readings.ErrInvalidTransition):
+		return &httpError{http.StatusConflict, err.Error()}
+	case errors.As(err, &ie):
+		return badRequest("%s", ie.Problem)
+	}
+	return err
+}
+
+func alertID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, notFound("alert %q: ids are positive integers", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+// alertAction serves POST /api/alerts/{id}/{action}: acknowledge (body
+// optional), dispatch {"to":"officer or team"}, resolve {"note":"…"}.
+func (s *Server) alertAction(action string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := alertID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			To   string `json:"to"`
+			Note string `json:"note"`
+		}
+		if action != readings.Acknowledge || r.ContentLength != 0 {
+			if err := decodeBody(r, &in); err != nil {
+				return err
+			}
+		}
+		arg := in.Note
+		if action == readings.Dispatch {
+			arg = in.To
+		}
+		f, err := s.readings.Transition(r.Context(), id, action, arg)
+		if errors.Is(err, layers.ErrNotFound) {
+			return notFound("no alert %d", id)
+		}
+		if err != nil {
+			return readingsError(err)
+		}
+		s.writeFeature(w, r, http.StatusOK, f)
+		return nil
+	}
+}
+
+// alertHistory serves GET /api/alerts/{id}/transitions: who did what
+// when, oldest first.
+func (s *Server) alertHistory(w http.ResponseWriter, r *http.Request) error {
+	id, err := alertID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Item(r.Context(), "alerts", id, scopeOf(r)); err != nil {
+		if errors.Is(err, layers.ErrNotFound) {
+			return notFound("no alert %d", id)
+		}
+		return err
+	}
+	h, err := s.readings.History(r.Context(), id)
+	if err != nil {
+		return fmt.Errorf("alert history: %w", err)
+	}
+	if h == nil {
+		h = []readings.Record{}
+	}
+	writeJSON(w, http.StatusOK, jsonType, map[string]any{"alert": id, "transitions": h})
+	return nil
+}
