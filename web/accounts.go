@@ -72,6 +72,19 @@ func (l *limiter) check(key string) (bool, time.Duration) {
 	return true, 0
 }
 
+// take uses up one request of key, or says how long to wait for one.
+func (l *limiter) take(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	res := l.bucket(key, now).ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
 // fail uses up one attempt of key.
 func (l *limiter) fail(key string) {
 	l.mu.Lock()
@@ -82,7 +95,7 @@ func (l *limiter) fail(key string) {
 
 func tooMany(w http.ResponseWriter, wait time.Duration) error {
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-	return &httpError{http.StatusTooManyRequests, fmt.Sprintf("too many attempts; try again in %d s", int(wait.Seconds())+1)}
+	return &httpError{http.StatusTooManyRequests, fmt.Sprintf("too many requests; try again in %d s", int(wait.Seconds())+1)}
 }
 
 func (s *Server) setSession(w http.ResponseWriter, r *http.Request, secret string, maxAge int) {

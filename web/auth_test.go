@@ -265,3 +265,24 @@ func TestAuditLog(t *testing.T) {
 	}
 	_ = layers.Insert
 }
+
+// TestIngestRateLimitPerAccount: a device that floods the ingest endpoints
+// gets 429 with Retry-After; another account is not slowed by it.
+func TestIngestRateLimitPerAccount(t *testing.T) {
+	e := newEnv(t)
+	var limited int
+	var retry string
+	for range 40 {
+		status, h, _ := e.as(t, "device", "POST", "/ingest/readings", `{"readings":[]}`)
+		if status == http.StatusTooManyRequests {
+			limited++
+			retry = h.Get("Retry-After")
+		}
+	}
+	if limited == 0 || retry == "" {
+		t.Fatalf("40 quick requests: %d limited, Retry-After %q", limited, retry)
+	}
+	if status, _, _ := e.as(t, "officer", "POST", "/ingest/positions", `{"positions":[]}`); status == http.StatusTooManyRequests {
+		t.Fatal("another account was limited too")
+	}
+}

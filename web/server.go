@@ -35,6 +35,9 @@ type Config struct {
 	// LoginRate is the failed sign-in attempts allowed per client IP per
 	// minute.
 	LoginRate int
+	// IngestRate is the ingest requests (readings, positions) allowed per
+	// second per account; each client IP may make four times as many.
+	IngestRate int
 	// Readings ingests sensor readings and runs the alert rules; nil: one
 	// over Store.
 	Readings *readings.Ingester
@@ -54,6 +57,8 @@ type Server struct {
 	registry *prometheus.Registry
 	cors     []string
 	login    *limiter
+	ingest   *limiter // per account
+	ingestIP *limiter // per client IP
 
 	scopeMu sync.Mutex
 	scopes  map[string]*tiles.Scope // area code → area, for scoped tiles
@@ -82,9 +87,13 @@ func New(cfg Config) *Server {
 	if cfg.LoginRate <= 0 {
 		cfg.LoginRate = 10
 	}
+	if cfg.IngestRate <= 0 {
+		cfg.IngestRate = 20
+	}
 	s := &Server{store: cfg.Store, cat: cfg.Store.Catalogue(), tiles: cfg.Tiles, accounts: cfg.Accounts, audit: cfg.Audit,
 		log: cfg.Log, maxBody: cfg.MaxBody, mux: http.NewServeMux(), registry: cfg.Registry, cors: cfg.CORSOrigins,
-		login: newLimiter(cfg.LoginRate, time.Minute), scopes: map[string]*tiles.Scope{}}
+		login: newLimiter(cfg.LoginRate, time.Minute), scopes: map[string]*tiles.Scope{},
+		ingest: newLimiter(cfg.IngestRate, time.Second), ingestIP: newLimiter(4*cfg.IngestRate, time.Second)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -251,6 +260,16 @@ func (s *Server) authorize(rt route) http.Handler {
 		case p.Via == "session" && !safeMethod(r.Method) && r.Header.Get("X-CSRF-Token") != p.CSRF:
 			deny(http.StatusForbidden, "missing or wrong X-CSRF-Token header")
 			return
+		}
+		if rt.need == auth.SendReadings || rt.need == auth.SendPositions {
+			ok, wait := s.ingest.take(p.User)
+			if ok {
+				ok, wait = s.ingestIP.take(clientIP(r))
+			}
+			if !ok {
+				s.writeError(sw, r, tooMany(sw, wait))
+				return
+			}
 		}
 		if !safeMethod(r.Method) {
 			r.Body = http.MaxBytesReader(sw, r.Body, s.maxBody)

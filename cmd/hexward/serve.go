@@ -58,6 +58,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	tlsKey := fs.String("tls-key", os.Getenv("HEXWARD_TLS_KEY"), "TLS key file (env HEXWARD_TLS_KEY)")
 	cors := fs.String("cors-origins", os.Getenv("HEXWARD_CORS_ORIGINS"), "comma-separated origins allowed to call the API from a browser (env HEXWARD_CORS_ORIGINS)")
 	loginRate := fs.Int("login-rate", 10, "failed sign-in attempts allowed per client IP per minute")
+	ingestRate := fs.Int("ingest-rate", 20, "ingest requests (readings, positions) allowed per second per account; 4× that per client IP")
 	maxBody := fs.Int64("max-body", 8<<20, "largest request body in bytes")
 	warm := fs.Bool("warm", true, "render the tile pyramid z14-17 of the data area at start")
 	cacheMB := fs.Int64("tile-cache-mb", 1024, "tile cache size in MiB")
@@ -119,7 +120,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	sensorRules := readings.New(store, log)
 	api := web.New(web.Config{Store: store, Tiles: engine, Accounts: accounts, Audit: audit, Log: log,
-		MaxBody: *maxBody, Registry: reg, CORSOrigins: origins, LoginRate: *loginRate, Readings: sensorRules})
+		MaxBody: *maxBody, Registry: reg, CORSOrigins: origins, LoginRate: *loginRate, IngestRate: *ingestRate, Readings: sensorRules})
 	go sensorRules.RunOffline(ctx, *offlineEvery) // the sensor-offline rule; stops with ctx
 	srv := &http.Server{
 		Handler:           api,
