@@ -27,6 +27,9 @@ targets=(
 	"./web FuzzParseItemsQuery"
 	"./web FuzzParseTile"
 	"./web FuzzDecodeBody"
+	"./web FuzzOsmand"
+	"./web FuzzDecodeReadings"
+	"./web/live FuzzParseSubscribe"
 	"./tiles FuzzTile"
 )
 

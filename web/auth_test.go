@@ -16,6 +16,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/hexward/hexward/layers"
+	"github.com/hexward/hexward/web"
 )
 
 // addCommunityB adds community "B" east of the sample's area "A", with a
@@ -269,7 +270,7 @@ func TestAuditLog(t *testing.T) {
 // TestIngestRateLimitPerAccount: a device that floods the ingest endpoints
 // gets 429 with Retry-After; another account is not slowed by it.
 func TestIngestRateLimitPerAccount(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, func(c *web.Config) { c.IngestRate = 20 })
 	var limited int
 	var retry string
 	for range 40 {

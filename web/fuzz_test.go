@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
 	"github.com/hexward/hexward/layers"
+	"github.com/hexward/hexward/layers/positions"
 	"github.com/hexward/hexward/tiles"
 )
 
@@ -282,5 +285,179 @@ func FuzzDecodeBody(f *testing.F) {
 			return
 		}
 		validate(feat, -1)
+	})
+}
+
+// fuzzNow is the clock of the position fuzz target: seeds stay valid.
+var fuzzNow = time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
+
+// checkPositions fails unless ps, as a parser accepted it, holds finite
+// coordinates, and unless the positions service either refuses it with an
+// *InvalidError or accepts positions within range with a fix time.
+func checkPositions(t *testing.T, ps []positions.Position, device bool) {
+	t.Helper()
+	for i, p := range ps {
+		if !finite(p.Lon) || !finite(p.Lat) {
+			t.Fatalf("position %d: accepted non-finite lon/lat %v,%v", i, p.Lon, p.Lat)
+		}
+		if device && p.Device == "" {
+			t.Fatalf("position %d: accepted without a device", i)
+		}
+	}
+	svc := positions.New(nil)
+	svc.SetClock(func() time.Time { return fuzzNow })
+	if err := svc.Validate(ps); err != nil {
+		var ie *positions.InvalidError
+		if !errors.As(err, &ie) {
+			t.Fatalf("Validate: %T %v, want an *InvalidError", err, err)
+		}
+		return
+	}
+	for i, p := range ps {
+		if p.Lon < -180 || p.Lon > 180 || p.Lat < -90 || p.Lat > 90 {
+			t.Fatalf("position %d: accepted lon/lat %v,%v out of range", i, p.Lon, p.Lat)
+		}
+		if p.Time.IsZero() || p.Time.Before(positions.Earliest) || p.Time.After(fuzzNow.Add(positions.MaxFuture)) {
+			t.Fatalf("position %d: accepted fix time %v", i, p.Time)
+		}
+		for _, v := range []*float64{p.Speed, p.Bearing, p.Altitude, p.Accuracy, p.Battery} {
+			if v != nil && !finite(*v) {
+				t.Fatalf("position %d: accepted non-finite value %v", i, *v)
+			}
+		}
+		// The store sends the attributes to PostgreSQL as JSON.
+		if _, err := json.Marshal(p.Attrs); err != nil {
+			t.Fatalf("position %d: attributes %#v cannot be stored: %v", i, p.Attrs, err)
+		}
+	}
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// fuzzRequest is a request to path with a raw query string (not
+// necessarily valid: it is what the client sent) and a body.
+func fuzzRequest(method, path, query, contentType string, body []byte) *http.Request {
+	r := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: query}, Header: http.Header{},
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	return r
+}
+
+// FuzzOsmand runs a query string and a body through what /osmand does
+// before the database: osmandForm for a GET and for a form POST,
+// osmandJSON for Traccar Client's JSON, and positionsBatch for the body of
+// /ingest/positions, then the positions service's validation.
+func FuzzOsmand(f *testing.F) {
+	ts := strconv.FormatInt(fuzzNow.Add(-time.Minute).Unix(), 10)
+	iso := fuzzNow.Add(-time.Minute).Format(time.RFC3339Nano)
+	for _, s := range [][2]string{
+		{"id=device&lat=22.55&lon=114.12&timestamp=" + ts + "&speed=3.2&bearing=90&altitude=12&accuracy=5&batt=80&hdop=1.2&charge=true", ""},
+		{"deviceid=device&location=22.5513,114.1213&timestamp=" + ts + "250", "event=motion&speed=0"},
+		{"id=device&lat=22.55&lon=114.12&timestamp=" + iso, ""},
+		{"id=device&lat=22.55&lon=114.12&timestamp=2025-06-01 07:59:00", ""},
+		{"id=device&lat=22.55&lon=114.12&timestamp=1748764740.5", ""},
+		{"id=device&lat=22.55&lon=114.12", ""},
+		{"id=device&lat=95&lon=114.12", ""},
+		{"id=device&lat=NaN&lon=Inf", ""},
+		{"id=device&lat=1e400&lon=0x1p-2", ""},
+		{"id=device&location=22.55", ""},
+		{"id=device&location=,", ""},
+		{"id=device&lat=0&lon=0", ""},
+		{"id=device&lat=22.55&lon=114.12&timestamp=1e300", ""},
+		{"id=device&lat=22.55&lon=114.12&timestamp=-9.3e18", ""},
+		{"id=device&lat=22.55&lon=114.12&speed=1e308", ""},
+		{"id=&lat=1&lon=1", ""},
+		{"lat=1&lon=1&id=device&id=other", ""},
+		{"%zz=1;a", "a=%"},
+		{"", ""},
+		{"", `{"device_id":"device","location":{"timestamp":"` + iso + `","coords":{"latitude":22.55,"longitude":114.12,"accuracy":5,"speed":1.5,"heading":-1,"altitude":20},"battery":{"level":0.82,"is_charging":true},"is_moving":true,"odometer":1200,"event":"motionchange","activity":{"type":"walking"}}}`},
+		{"", `{"device_id":"device","location":[{"timestamp":` + ts + `,"coords":{"latitude":22.55,"longitude":114.12}},{"timestamp":"` + iso + `","coords":{"latitude":22.56,"longitude":114.13}}]}`},
+		{"", `{"device_id":"device","location":{"timestamp":"` + iso + `","coords":{"latitude":22.55,"longitude":114.12},"battery":{"level":1e306}}}`},
+		{"", `{"device_id":"device","location":{"timestamp":null,"coords":{"latitude":22.55,"longitude":114.12}}}`},
+		{"", `{"device_id":"device","location":{"timestamp":{},"coords":{"latitude":1e400,"longitude":114.12}}}`},
+		{"", `{"device_id":"device","location":[]}`},
+		{"", `{"device_id":"device","location":null}`},
+		{"", `{"device_id":"device","location":"x"}`},
+		{"", `{"positions":[{"ts":"` + iso + `","lon":114.12,"lat":22.55,"speed":1,"bearing":10,"accuracy":4,"battery":50,"altitude":3,"attrs":{"hdop":0.9,"fix":"3d","moving":true,"n":null}}]}`},
+		{"", `{"positions":[{"ts":"` + iso + `","lon":114.12,"lat":22.55,"attrs":{"nested":{"a":[1]}}}]}`},
+		{"", `{"positions":[{"ts":"2025-03-14T08:00:00","lon":114.12,"lat":22.55}]}`},
+		{"", `{"positions":[]}`},
+		{"", `{"positions":[`},
+	} {
+		f.Add(s[0], []byte(s[1]))
+	}
+	f.Fuzz(func(t *testing.T, query string, body []byte) {
+		// GET, and form POST (query string and body).
+		for _, r := range []*http.Request{
+			fuzzRequest(http.MethodGet, "/osmand", query, "", nil),
+			fuzzRequest(http.MethodPost, "/osmand", query, "application/x-www-form-urlencoded", body),
+		} {
+			ps, err := osmandForm(r, fuzzNow)
+			if err != nil {
+				checkBadRequest(t, err)
+				continue
+			}
+			if len(ps) != 1 {
+				t.Fatalf("osmandForm: %d positions, want 1", len(ps))
+			}
+			checkPositions(t, ps, true)
+		}
+		// Traccar Client's JSON.
+		if ps, err := osmandJSON(fuzzRequest(http.MethodPost, "/osmand", "", "application/json", body)); err != nil {
+			checkBadRequest(t, err)
+		} else {
+			checkPositions(t, ps, true)
+		}
+		// The batch of /ingest/positions.
+		if ps, err := positionsBatch(fuzzRequest(http.MethodPost, "/ingest/positions", "", "application/json", body)); err != nil {
+			checkBadRequest(t, err)
+		} else {
+			if len(ps) == 0 || len(ps) > positions.MaxBatch {
+				t.Fatalf("positionsBatch: accepted %d positions", len(ps))
+			}
+			checkPositions(t, ps, false)
+		}
+	})
+}
+
+// FuzzDecodeReadings runs a body through what /ingest/readings does before
+// the database.
+func FuzzDecodeReadings(f *testing.F) {
+	for _, s := range []string{
+		`{"readings":[{"sensor":7,"ts":"2025-06-01T08:00:00Z","value":21.5},{"sensor":8,"ts":"2025-06-01T16:00:00.123+08:00","value":-3}]}`,
+		`{"readings":[]}`,
+		`{"readings":null}`,
+		`{"readings":[null]}`,
+		`{"readings":[{"sensor":7,"ts":"2025-06-01T08:00:00Z"}]}`,
+		`{"readings":[{"sensor":7,"value":1}]}`,
+		`{"readings":[{"ts":"2025-06-01T08:00:00Z","value":1}]}`,
+		`{"readings":[{"sensor":7,"ts":"2025-06-01T08:00:00","value":1}]}`,
+		`{"readings":[{"sensor":7,"ts":"2025-06-01T08:00:00Z","value":1e400}]}`,
+		`{"readings":[{"sensor":7.5,"ts":"2025-06-01T08:00:00Z","value":1}]}`,
+		`{"readings":[{"sensor":9223372036854775808,"ts":"2025-06-01T08:00:00Z","value":1}]}`,
+		`{"readings":[{"sensor":7,"ts":"2025-06-01T08:00:00Z","value":"1"}]}`,
+		`{"readings":[{"sensor":7,"ts":"2025-06-01T08:00:00Z","value":1,"unit":"C"}]}`,
+		`{"readings":[{"sensor":7,"ts":"2025-06-01T08:00:00Z","value":1} {}]}`,
+		`{"Readings":[{"Sensor":7,"TS":"2025-06-01T08:00:00Z","VALUE":1}]}`,
+		`{"readings":{}}`,
+		`[]`,
+		`{"readings":[`,
+		``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rs, err := decodeReadings(fuzzRequest(http.MethodPost, "/ingest/readings", "", "application/json", body))
+		if err != nil {
+			checkBadRequest(t, err)
+			return
+		}
+		for i, r := range rs {
+			if !finite(r.Value) {
+				t.Fatalf("reading %d: accepted non-finite value %v", i, r.Value)
+			}
+		}
 	})
 }

@@ -27,36 +27,9 @@ type inReading struct {
 // "value":x}]} in one transaction and answers 200 with the counts once it
 // is committed. A bad reading is named by its index; nothing is stored.
 func (s *Server) ingestReadings(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Readings []json.RawMessage `json:"readings"`
-	}
-	if err := decodeBody(r, &in); err != nil {
+	rs, err := decodeReadings(r)
+	if err != nil {
 		return err
-	}
-	if in.Readings == nil {
-		return badRequest(`body must be {"readings":[{"sensor":id,"ts":"RFC 3339","value":number}, …]}`)
-	}
-	rs := make([]readings.Reading, len(in.Readings))
-	for i, raw := range in.Readings {
-		var ir inReading
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&ir); err != nil {
-			return badRequest("reading %d: %v", i, err)
-		}
-		switch {
-		case ir.Sensor == nil:
-			return badRequest("reading %d: missing \"sensor\" (the sensor's feature id)", i)
-		case ir.TS == nil:
-			return badRequest("reading %d: missing \"ts\" (RFC 3339 time with zone)", i)
-		case ir.Value == nil:
-			return badRequest("reading %d: missing \"value\"", i)
-		}
-		ts, err := time.Parse(time.RFC3339Nano, *ir.TS)
-		if err != nil {
-			return badRequest("reading %d: ts %q is not an RFC 3339 time with zone", i, *ir.TS)
-		}
-		rs[i] = readings.Reading{SensorID: *ir.Sensor, TS: ts, Value: *ir.Value}
 	}
 	accepted, dups, err := s.readings.Ingest(r.Context(), principal(r).User, rs)
 	if err != nil {
@@ -64,6 +37,42 @@ func (s *Server) ingestReadings(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, jsonType, map[string]int{"accepted": accepted, "duplicates": dups})
 	return nil
+}
+
+// decodeReadings reads the body of ingestReadings into readings.
+func decodeReadings(r *http.Request) ([]readings.Reading, error) {
+	var in struct {
+		Readings []json.RawMessage `json:"readings"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if in.Readings == nil {
+		return nil, badRequest(`body must be {"readings":[{"sensor":id,"ts":"RFC 3339","value":number}, …]}`)
+	}
+	rs := make([]readings.Reading, len(in.Readings))
+	for i, raw := range in.Readings {
+		var ir inReading
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ir); err != nil {
+			return nil, badRequest("reading %d: %v", i, err)
+		}
+		switch {
+		case ir.Sensor == nil:
+			return nil, badRequest("reading %d: missing \"sensor\" (the sensor's feature id)", i)
+		case ir.TS == nil:
+			return nil, badRequest("reading %d: missing \"ts\" (RFC 3339 time with zone)", i)
+		case ir.Value == nil:
+			return nil, badRequest("reading %d: missing \"value\"", i)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, *ir.TS)
+		if err != nil {
+			return nil, badRequest("reading %d: ts %q is not an RFC 3339 time with zone", i, *ir.TS)
+		}
+		rs[i] = readings.Reading{SensorID: *ir.Sensor, TS: ts, Value: *ir.Value}
+	}
+	return rs, nil
 }
 
 // readingsError gives the errors of package readings their status.

@@ -285,6 +285,21 @@ func osmandJSON(r *http.Request) ([]positions.Position, error) {
 // {"positions": [{"ts", "lon", "lat", "speed" (m/s), "bearing", "accuracy",
 // "battery", "altitude", "attrs"}]}. It answers what was stored.
 func (s *Server) ingestPositions(w http.ResponseWriter, r *http.Request) error {
+	ps, err := positionsBatch(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.appendPositions(r, ps)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", map[string]any{
+		"officer": res.Officer, "accepted": res.Accepted, "duplicates": res.Duplicates, "moved": res.Moved})
+	return nil
+}
+
+// positionsBatch reads the body of ingestPositions into positions.
+func positionsBatch(r *http.Request) ([]positions.Position, error) {
 	var in struct {
 		Positions []struct {
 			TS       string         `json:"ts"`
@@ -299,31 +314,25 @@ func (s *Server) ingestPositions(w http.ResponseWriter, r *http.Request) error {
 		} `json:"positions"`
 	}
 	if err := decodeBody(r, &in); err != nil {
-		return err
+		return nil, err
 	}
 	if len(in.Positions) == 0 {
-		return badRequest(`no positions: send {"positions": [{"ts", "lon", "lat", …}]}`)
+		return nil, badRequest(`no positions: send {"positions": [{"ts", "lon", "lat", …}]}`)
 	}
 	if len(in.Positions) > positions.MaxBatch {
-		return badRequest("batch of %d positions, at most %d", len(in.Positions), positions.MaxBatch)
+		return nil, badRequest("batch of %d positions, at most %d", len(in.Positions), positions.MaxBatch)
 	}
 	ps := make([]positions.Position, len(in.Positions))
 	for i, p := range in.Positions {
 		if p.Lon == nil || p.Lat == nil {
-			return badRequest("position %d: missing lon or lat", i)
+			return nil, badRequest("position %d: missing lon or lat", i)
 		}
 		t, err := time.Parse(time.RFC3339Nano, p.TS)
 		if err != nil {
-			return badRequest("position %d: ts: want an RFC 3339 time with zone, got %q", i, p.TS)
+			return nil, badRequest("position %d: ts: want an RFC 3339 time with zone, got %q", i, p.TS)
 		}
 		ps[i] = positions.Position{Time: t, Lon: *p.Lon, Lat: *p.Lat, Speed: p.Speed, Bearing: p.Bearing,
 			Accuracy: p.Accuracy, Battery: p.Battery, Altitude: p.Altitude, Attrs: p.Attrs}
 	}
-	res, err := s.appendPositions(r, ps)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{
-		"officer": res.Officer, "accepted": res.Accepted, "duplicates": res.Duplicates, "moved": res.Moved})
-	return nil
+	return ps, nil
 }

@@ -77,6 +77,14 @@ type env struct {
 // with the tile engine following the change log as `hexward serve` does.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the server's configuration changed by adjust.
+// Tests send bursts of ingest requests: the ingest rate limit is high
+// unless a test lowers it.
+func newEnvWith(t *testing.T, adjust func(*web.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	cat := layers.Governance()
 	store := layers.NewStore(pgtest.New(t), cat)
@@ -115,7 +123,11 @@ func newEnv(t *testing.T) *env {
 		}
 		e.tokens[u.Name] = secret
 	}
-	e.srv = web.New(web.Config{Store: store, Tiles: eng, Accounts: accounts, Audit: audit, MaxBody: 1 << 20})
+	cfg := web.Config{Store: store, Tiles: eng, Accounts: accounts, Audit: audit, MaxBody: 1 << 20, IngestRate: 10_000}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	e.srv = web.New(cfg)
 	srv := httptest.NewServer(e.srv)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL

@@ -158,29 +158,39 @@ type subscribeMsg struct {
 }
 
 func (c *client) handle(data []byte) error {
-	var m subscribeMsg
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
-		return fmt.Errorf("malformed message: %v", err)
-	}
-	if dec.More() {
-		return errors.New("malformed message: one JSON object per message")
-	}
-	if m.Type != "subscribe" {
-		return fmt.Errorf("unknown message type %q: the client sends only \"subscribe\"", m.Type)
-	}
-	f, err := c.h.newFilter(m)
+	f, since, err := c.h.parseSubscribe(data)
 	if err != nil {
 		return err
 	}
-	if m.Since == nil {
+	if since == nil {
 		c.mu.Lock()
 		c.f, c.replaying, c.pending, c.replayed = f, false, nil, nil
 		c.mu.Unlock()
 		return nil
 	}
-	c.resume(f, *m.Since)
+	c.resume(f, *since)
 	return nil
+}
+
+// parseSubscribe reads a client message: a subscribe, as its filter and
+// its since (nil: none).
+func (h *Hub) parseSubscribe(data []byte) (*filter, *int64, error) {
+	var m subscribeMsg
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, nil, fmt.Errorf("malformed message: %v", err)
+	}
+	if dec.More() {
+		return nil, nil, errors.New("malformed message: one JSON object per message")
+	}
+	if m.Type != "subscribe" {
+		return nil, nil, fmt.Errorf("unknown message type %q: the client sends only \"subscribe\"", m.Type)
+	}
+	f, err := h.newFilter(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, m.Since, nil
 }
 
 func (h *Hub) newFilter(m subscribeMsg) (*filter, error) {
