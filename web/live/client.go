@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -180,7 +181,7 @@ func (h *Hub) parseSubscribe(data []byte) (*filter, *int64, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, nil, fmt.Errorf("malformed message: %v", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, nil, errors.New("malformed message: one JSON object per message")
 	}
 	if m.Type != "subscribe" {
