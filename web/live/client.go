@@ -42,6 +42,7 @@ type client struct {
 	replaying bool     // a resume is reading the log: live events wait in pending
 	pending   []*event // live events matched while replaying
 	replayed  []int64  // seqs the last resume sent, sorted: live copies are skipped
+	seen      int64    // the since of the last resume: the client has every change up to it
 	closed    bool
 
 	wake    chan struct{} // the writer has work
@@ -165,7 +166,7 @@ func (c *client) handle(data []byte) error {
 	}
 	if since == nil {
 		c.mu.Lock()
-		c.f, c.replaying, c.pending, c.replayed = f, false, nil, nil
+		c.f, c.replaying, c.pending, c.replayed, c.seen = f, false, nil, nil, 0
 		c.mu.Unlock()
 		return nil
 	}
@@ -238,7 +239,7 @@ func (h *Hub) newFilter(m subscribeMsg) (*filter, error) {
 func (c *client) resume(f *filter, since int64) {
 	h := c.h
 	c.mu.Lock()
-	c.f, c.replaying, c.pending, c.replayed = f, true, nil, nil
+	c.f, c.replaying, c.pending, c.replayed, c.seen = f, true, nil, nil, since
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(h.ctx, time.Minute)
 	defer cancel()
@@ -292,9 +293,9 @@ func (c *client) goLive(replayed []int64) {
 		}
 		ev := c.pending[0]
 		c.pending = c.pending[1:]
-		f := c.f
+		f, seen := c.f, c.seen
 		c.mu.Unlock()
-		if _, dup := slices.BinarySearch(replayed, ev.Seq); dup {
+		if _, dup := slices.BinarySearch(replayed, ev.Seq); dup || ev.Seq <= seen {
 			continue
 		}
 		feat, tiles := match(ev, f, c.sc)
@@ -323,7 +324,7 @@ func (c *client) offer(evs []*event) {
 	}
 	var out []*message
 	for _, ev := range evs {
-		if _, dup := slices.BinarySearch(c.replayed, ev.Seq); dup {
+		if _, dup := slices.BinarySearch(c.replayed, ev.Seq); dup || ev.Seq <= c.seen {
 			continue
 		}
 		feat, tiles := match(ev, c.f, c.sc)
