@@ -36,8 +36,11 @@ import (
 )
 
 func bench(ctx context.Context, log *slog.Logger, args []string) error {
+	if len(args) > 0 && args[0] == "live" {
+		return benchLive(ctx, log, args[1:])
+	}
 	if len(args) == 0 || args[0] != "tiles" {
-		return errors.New(`usage: hexward bench tiles [flags]`)
+		return errors.New(`usage: hexward bench tiles|live [flags]`)
 	}
 	return benchTiles(ctx, log, args[1:])
 }
