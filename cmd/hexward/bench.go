@@ -108,11 +108,7 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 	defer srv.Close()
 	baseURL := "http://" + ln.Addr().String()
 	accounts := auth.NewAccounts(d.pool, nil)
-	benchUser := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	if _, err := accounts.CreateUser(ctx, auth.NewUser{Name: benchUser, Role: auth.Viewer}); err != nil {
-		return err
-	}
-	token, _, err := accounts.CreateToken(ctx, benchUser, "bench", time.Hour)
+	token, err := benchToken(ctx, accounts)
 	if err != nil {
 		return err
 	}
@@ -225,6 +221,17 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 		}
 	}
 	return nil
+}
+
+// benchToken creates a viewer account for a load run and returns an API
+// token of it, valid for an hour.
+func benchToken(ctx context.Context, accounts *auth.Accounts) (string, error) {
+	user := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	if _, err := accounts.CreateUser(ctx, auth.NewUser{Name: user, Role: auth.Viewer}); err != nil {
+		return "", err
+	}
+	token, _, err := accounts.CreateToken(ctx, user, "bench", time.Hour)
+	return token, err
 }
 
 // bearer sends an API token with every request.

@@ -143,11 +143,7 @@ func runLiveBench(ctx context.Context, log *slog.Logger, store *layers.Store, cf
 	})
 
 	accounts := auth.NewAccounts(store.Pool(), nil)
-	user := fmt.Sprintf("bench-live-%d", time.Now().UnixNano())
-	if _, err := accounts.CreateUser(ctx, auth.NewUser{Name: user, Role: auth.Viewer}); err != nil {
-		return rep, err
-	}
-	token, _, err := accounts.CreateToken(ctx, user, "bench", time.Hour)
+	token, err := benchToken(ctx, accounts)
 	if err != nil {
 		return rep, err
 	}
