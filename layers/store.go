@@ -28,8 +28,9 @@ type Store struct {
 	cat       *Catalogue
 	h3res     int
 	audit     AuditFunc    // records writes in their transaction; nil: no audit
-	mu        sync.RWMutex // guards subs
+	mu        sync.RWMutex // guards subs, relay
 	subs      []func([]Change)
+	relay     func([]Change) // sends this node's commits to the other nodes; nil: one node
 	importBat int // features staged per COPY batch
 }
 
@@ -45,14 +46,41 @@ func (s *Store) Catalogue() *Catalogue { return s.cat }
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Subscribe registers fn to receive every committed batch of changes, in
-// commit order per writer. fn must not block for long.
+// commit order per writer: this node's, and other nodes' that the relay
+// brings in through Receive. fn must not block for long.
 func (s *Store) Subscribe(fn func([]Change)) {
 	s.mu.Lock()
 	s.subs = append(s.subs, fn)
 	s.mu.Unlock()
 }
 
+// SetRelay registers fn to receive this node's committed batches only (not
+// those that came in through Receive), to pass them on to the other nodes
+// sharing the database (package bus). fn must not block for long.
+func (s *Store) SetRelay(fn func([]Change)) {
+	s.mu.Lock()
+	s.relay = fn
+	s.mu.Unlock()
+}
+
+// Receive hands a batch committed by another node to the subscribers, as
+// if it had been written here. The relay does not see it again.
+func (s *Store) Receive(cs []Change) { s.deliver(cs) }
+
 func (s *Store) publish(cs []Change) {
+	if len(cs) == 0 {
+		return
+	}
+	s.mu.RLock()
+	relay := s.relay
+	s.mu.RUnlock()
+	if relay != nil {
+		relay(cs)
+	}
+	s.deliver(cs)
+}
+
+func (s *Store) deliver(cs []Change) {
 	if len(cs) == 0 {
 		return
 	}
