@@ -47,8 +47,14 @@ type client struct {
 
 	wake    chan struct{} // the writer has work
 	space   chan struct{} // the writer took the queue
-	closing chan struct{}
+	pongs   chan []byte   // pings to answer: only the writer writes
+	closing chan struct{} // closed by drop: the writer sends the close frame and stops
+	written chan struct{} // closed when the writer has stopped
 	once    sync.Once
+	// set by drop before closing is closed: the close frame the writer
+	// sends (code 0: none)
+	closeCode   int
+	closeReason string
 }
 
 // ServeWS upgrades the request to a websocket and serves it until it
@@ -81,7 +87,9 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, scopeCode string) 
 	if err != nil {
 		return // Upgrade has answered
 	}
-	c := &client{h: h, conn: conn, sc: sc, wake: make(chan struct{}, 1), space: make(chan struct{}, 1), closing: make(chan struct{})}
+	c := &client{h: h, conn: conn, sc: sc, wake: make(chan struct{}, 1), space: make(chan struct{}, 1),
+		pongs: make(chan []byte, 1), closing: make(chan struct{}), written: make(chan struct{})}
+	go c.writeLoop()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -96,9 +104,8 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, scopeCode string) 
 		delete(h.clients, c)
 		h.mu.Unlock()
 		h.metrics.clients.Dec()
-		c.drop(websocket.CloseNormalClosure, "", "")
+		c.drop(0, "", "")
 	}()
-	go c.writeLoop()
 	c.push(newMessage(0, map[string]any{"type": "hello", "seq": h.Seq()}))
 	c.readLoop()
 }
@@ -123,6 +130,23 @@ func (c *client) readLoop() {
 	alive := func() { _ = c.conn.SetReadDeadline(time.Now().Add(o.ReadTimeout)) }
 	alive()
 	c.conn.SetPongHandler(func(string) error { alive(); return nil })
+	// Only the writer writes (it sends frames many at a time on the bare
+	// connection), so pings and a close from the client are answered there.
+	c.conn.SetPingHandler(func(data string) error {
+		alive()
+		select {
+		case c.pongs <- []byte(data):
+		default: // one pong owed is enough
+		}
+		return nil
+	})
+	c.conn.SetCloseHandler(func(code int, _ string) error {
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure
+		}
+		c.drop(code, "", "")
+		return nil
+	})
 	lim := rate.NewLimiter(rate.Limit(o.Rate), o.Burst)
 	bad := 0
 	for {
@@ -414,17 +438,38 @@ func (c *client) pushWait(m *message) bool {
 	}
 }
 
+// writeLoop is the connection's only writer. Each time it wakes it takes
+// the whole queue and writes its frames with one call (writev on TCP):
+// a client that is sent thousands of small messages a second costs a few
+// system calls, not one per message.
 func (c *client) writeLoop() {
+	defer close(c.written)
 	o := &c.h.opt
 	ping := time.NewTicker(o.PingEvery)
 	defer ping.Stop()
+	nc := c.conn.NetConn()
+	_, isTCP := nc.(*net.TCPConn)
+	var bufs net.Buffers
+	var flat []byte
+	control := func(kind int, data []byte, wait time.Duration) bool {
+		return c.conn.WriteControl(kind, data, time.Now().Add(wait)) == nil
+	}
 	for {
 		select {
 		case <-c.closing:
+			if c.closeCode != 0 {
+				control(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeReason), time.Second)
+			}
 			return
+		case data := <-c.pongs:
+			if !control(websocket.PongMessage, data, o.WriteWait) {
+				c.drop(0, "", "")
+				return
+			}
+			continue
 		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.WriteWait)); err != nil {
-				c.drop(closeGoingAway, "", "")
+			if !control(websocket.PingMessage, nil, o.WriteWait) {
+				c.drop(0, "", "")
 				return
 			}
 			continue
@@ -442,37 +487,59 @@ func (c *client) writeLoop() {
 			case c.space <- struct{}{}:
 			default:
 			}
-			for _, m := range q {
-				_ = c.conn.SetWriteDeadline(time.Now().Add(o.WriteWait))
-				if err := c.conn.WritePreparedMessage(m.pm); err != nil {
-					if ne, ok := err.(net.Error); ok && ne.Timeout() {
-						c.drop(closeTooSlow, reasonTooSlow, "too_slow") // a write that cannot finish in WriteWait
-					} else {
-						c.drop(closeGoingAway, "", "")
-					}
-					return
+			_ = nc.SetWriteDeadline(time.Now().Add(o.WriteWait))
+			var err error
+			if isTCP {
+				bufs = bufs[:0]
+				for _, m := range q {
+					bufs = append(bufs, m.frame)
 				}
-				c.h.metrics.sent.Inc()
+				b := bufs // WriteTo consumes its receiver
+				_, err = b.WriteTo(nc)
+			} else { // TLS: one record rather than one per frame
+				flat = flat[:0]
+				for _, m := range q {
+					flat = append(flat, m.frame...)
+				}
+				_, err = nc.Write(flat)
 			}
+			if err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					c.drop(closeTooSlow, reasonTooSlow, "too_slow") // a write that cannot finish in WriteWait
+				} else {
+					c.drop(0, "", "")
+				}
+				return
+			}
+			c.h.metrics.sent.Add(float64(len(q)))
 		}
 	}
 }
 
-// drop closes the connection once, with a close frame when it can.
+// drop closes the connection once: the writer sends a close frame with
+// code and reason (code 0: none) and stops, then the connection closes.
 // metric names the reason the hub dropped the client ("" for an ordinary
-// close).
+// close). It never waits, so the writer itself may call it.
 func (c *client) drop(code int, reason, metric string) {
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
+		c.closeCode, c.closeReason = code, reason
 		close(c.closing)
 		if metric != "" {
 			c.h.metrics.dropped.WithLabelValues(metric).Inc()
 		}
-		if code != websocket.CloseNormalClosure || reason != "" {
-			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		}
-		_ = c.conn.Close()
+		go func() {
+			// A writer stuck on a client that reads nothing gives up at
+			// its write deadline; closing the connection ends it sooner.
+			t := time.NewTimer(2 * time.Second)
+			defer t.Stop()
+			select {
+			case <-c.written:
+			case <-t.C:
+			}
+			_ = c.conn.Close()
+		}()
 	})
 }

@@ -1,9 +1,9 @@
 package live
 
 import (
+	"encoding/binary"
 	"encoding/json"
 
-	"github.com/gorilla/websocket"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/planar"
@@ -25,12 +25,12 @@ type event struct {
 	tilesMsg   *message
 }
 
-// message is an encoded server message; the prepared form lets the
-// websocket frame be built once for all clients.
+// message is an encoded server message with its websocket frame, built
+// once for all the clients that get it.
 type message struct {
-	seq  int64
-	data []byte
-	pm   *websocket.PreparedMessage
+	seq   int64
+	data  []byte
+	frame []byte
 }
 
 func newMessage(seq int64, v any) *message {
@@ -42,11 +42,24 @@ func newMessage(seq int64, v any) *message {
 }
 
 func rawMessage(seq int64, data []byte) *message {
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
-	if err != nil {
-		panic(err) // only fails on compression errors; we do not compress
+	return &message{seq: seq, data: data, frame: textFrame(data)}
+}
+
+// textFrame is data as one final, unmasked websocket text frame (RFC 6455
+// §5.2; a server never masks). Client writers send such frames many at a
+// time with one write call, which a frame-at-a-time library cannot.
+func textFrame(data []byte) []byte {
+	n := len(data)
+	var f []byte
+	switch {
+	case n < 126:
+		f = append(make([]byte, 0, 2+n), 0x81, byte(n))
+	case n <= 0xffff:
+		f = append(make([]byte, 0, 4+n), 0x81, 126, byte(n>>8), byte(n))
+	default:
+		f = binary.BigEndian.AppendUint64(append(make([]byte, 0, 10+n), 0x81, 127), uint64(n))
 	}
-	return &message{seq: seq, data: data, pm: pm}
+	return append(f, data...)
 }
 
 type featureMsg struct {

@@ -188,6 +188,14 @@ func (h *Hub) Close() {
 	for _, c := range cs {
 		c.drop(closeGoingAway, "server shutting down", "")
 	}
+	deadline := time.After(2 * time.Second) // for the close frames to go out
+	for _, c := range cs {
+		select {
+		case <-c.written:
+		case <-deadline:
+			return
+		}
+	}
 }
 
 // run takes the published batches, up to a quarter of a client's queue
