@@ -20,13 +20,19 @@ import (
 )
 
 // childEnv makes the test binary run one hexward command instead of the
-// tests, so that a test can kill a real import process.
+// tests, so that a test can kill a real import or server process: its
+// value is the arguments of import, or "serve" and the arguments of serve,
+// separated by \x1f.
 const childEnv = "HEXWARD_TEST_CHILD"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(childEnv); args != "" {
 		a := strings.Split(args, "\x1f")
-		if err := importCmd(context.Background(), quiet(), a); err != nil {
+		cmd := importCmd
+		if a[0] == "serve" {
+			cmd, a = serve, a[1:]
+		}
+		if err := cmd(context.Background(), quiet(), a); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
