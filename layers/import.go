@@ -33,9 +33,52 @@ type ImportStats struct {
 // imports nothing. next returns ok=false at the end of the stream; progress,
 // when not nil, is told the number of features read so far.
 func (s *Store) Import(ctx context.Context, next func() (Feature, bool, error), progress func(n int)) (ImportStats, error) {
+	return s.importTx(ctx, nil, next, progress)
+}
+
+// ReplaceLayers is Import that first deletes every feature of the named
+// layers, in the same transaction: a derived layer (camera views, blind
+// spots, grid cells …) is recomputed as a whole, and readers see the old
+// set or the new one, never a mix. Each deleted feature is a delete in the
+// change log.
+func (s *Store) ReplaceLayers(ctx context.Context, names []string, next func() (Feature, bool, error), progress func(n int)) (ImportStats, error) {
+	if a, _ := ActorFrom(ctx); a.Scope != "" {
+		return ImportStats{}, ErrOutOfScope // a whole layer reaches beyond any area scope
+	}
+	for _, n := range names {
+		if _, ok := s.cat.Layer(n); !ok {
+			return ImportStats{}, &UnknownLayerError{n}
+		}
+	}
+	return s.importTx(ctx, names, next, progress)
+}
+
+func (s *Store) importTx(ctx context.Context, replace []string, next func() (Feature, bool, error), progress func(n int)) (ImportStats, error) {
 	st := ImportStats{ByLayer: map[string]int{}}
 	var changes []Change
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if len(replace) > 0 {
+			rows, err := tx.Query(ctx, `WITH del AS (
+				DELETE FROM features WHERE layer = ANY($1) RETURNING id, layer, geom)
+				INSERT INTO changes (layer, feature_id, op, before_box)
+				SELECT layer, id, 'delete', box2d(geom) FROM del
+				RETURNING layer, feature_id, `+changeCols, replace)
+			if err != nil {
+				return fmt.Errorf("replacing layers: %w", err)
+			}
+			for rows.Next() {
+				c := Change{Op: Delete}
+				if err := scanChange(rows, &c, &c.Layer, &c.FeatureID); err != nil {
+					rows.Close()
+					return fmt.Errorf("replacing layers: %w", err)
+				}
+				changes = append(changes, c)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("replacing layers: %w", err)
+			}
+		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_stage (
 			ord int NOT NULL, layer text NOT NULL, wkb bytea NOT NULL, props jsonb NOT NULL, anchor bytea NOT NULL, h3 bigint) ON COMMIT DROP`); err != nil {
 			return fmt.Errorf("import: %w", err)

@@ -194,3 +194,51 @@ func TestItemsFilter(t *testing.T) {
 		t.Fatal("want error for unknown property")
 	}
 }
+
+// TestReplaceLayers swaps a derived layer whole: its old features are
+// deleted (and logged as deletes), other layers are untouched, and a bad
+// new feature leaves the old set in place.
+func TestReplaceLayers(t *testing.T) {
+	ctx := context.Background()
+	s, changes := newStore(t)
+	view := func(x float64) layers.Feature {
+		return layers.Feature{Layer: "camera_views", Geometry: square(x, 22.55, 0.0001), Props: map[string]any{"level": "detect"}}
+	}
+	if _, err := s.Import(ctx, layers.FromSlice([]layers.Feature{view(114.12), view(114.13),
+		{Layer: "gates", Geometry: orb.Point{114.12, 22.55}, Props: map[string]any{"name": "东门"}}}), nil); err != nil {
+		t.Fatal(err)
+	}
+	*changes = nil
+	st, err := s.ReplaceLayers(ctx, []string{"camera_views"}, layers.FromSlice([]layers.Feature{view(114.14)}), nil)
+	if err != nil || st.Features != 1 {
+		t.Fatalf("replace: %v %+v", err, st)
+	}
+	if n := count(t, s, "features_camera_views"); n != 1 {
+		t.Fatalf("%d camera views after the swap, want 1", n)
+	}
+	if n := count(t, s, "features_gates"); n != 1 {
+		t.Fatalf("the gate went: %d", n)
+	}
+	var ops []layers.Op
+	for _, c := range *changes {
+		ops = append(ops, c.Op)
+	}
+	if strings.Join([]string{string(ops[0]), string(ops[1]), string(ops[2])}, ",") != "delete,delete,insert" || len(ops) != 3 {
+		t.Fatalf("changes %v", ops)
+	}
+	bad := view(114.15)
+	bad.Props["level"] = "glimpse"
+	if _, err := s.ReplaceLayers(ctx, []string{"camera_views"}, layers.FromSlice([]layers.Feature{view(114.16), bad}), nil); err == nil {
+		t.Fatal("a bad feature was accepted")
+	}
+	if n := count(t, s, "features_camera_views"); n != 1 {
+		t.Fatalf("a failed swap left %d camera views, want the old 1", n)
+	}
+	if _, err := s.ReplaceLayers(ctx, []string{"nope"}, layers.FromSlice(nil), nil); err == nil {
+		t.Fatal("an unknown layer was accepted")
+	}
+	scoped := layers.WithActor(ctx, layers.Actor{User: "c", Scope: "LH-01"})
+	if _, err := s.ReplaceLayers(scoped, []string{"camera_views"}, layers.FromSlice(nil), nil); !errors.Is(err, layers.ErrOutOfScope) {
+		t.Fatalf("a scoped actor replaced a layer: %v", err)
+	}
+}
