@@ -31,7 +31,7 @@ type Store struct {
 	mu        sync.RWMutex // guards subs, relay
 	subs      []func([]Change)
 	relay     func([]Change) // sends this node's commits to the other nodes; nil: one node
-	importBat int // features staged per COPY batch
+	importBat int            // features staged per COPY batch
 }
 
 // NewStore returns a store over pool for the layers of cat.
