@@ -45,12 +45,13 @@ const (
 	SendReadings   Permission = "send_readings"  // a device's own sensors' readings
 	SendPositions  Permission = "send_positions" // one's own positions (an officer's phone)
 	HandleAlerts   Permission = "handle_alerts"  // acknowledge, dispatch, resolve alerts
+	RunAnalyses    Permission = "run_analyses"   // recompute analyses, what-if cameras, placement, placard overrides
 )
 
 // grants is the whole policy: which role holds which permission.
 var grants = map[Role][]Permission{
-	Admin:    {ReadMap, EditLayers, ManageAccounts, ReadAudit, OwnTokens, HandleAlerts},
-	Planner:  {ReadMap, EditLayers, OwnTokens},
+	Admin:    {ReadMap, EditLayers, ManageAccounts, ReadAudit, OwnTokens, HandleAlerts, RunAnalyses},
+	Planner:  {ReadMap, EditLayers, OwnTokens, RunAnalyses},
 	Operator: {ReadMap, OwnTokens, HandleAlerts},
 	Officer:  {ReadMap, OwnTokens, SendPositions},
 	Viewer:   {ReadMap, OwnTokens},
