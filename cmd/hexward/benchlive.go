@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -17,10 +18,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hexward/hexward/auth"
+	"github.com/hexward/hexward/bus"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/web"
 )
@@ -65,6 +69,7 @@ func benchLive(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.IntVar(&cfg.Writers, "writers", 16, "goroutines writing through the store (one change per transaction)")
 	fs.StringVar(&cfg.Layer, "layer", "gates", "point layer to subscribe to and write")
 	fs.DurationVar(&cfg.Drain, "drain", 10*time.Second, "longest wait for deliveries after the last write")
+	natsURL := fs.String("nats-url", "", "NATS JetStream URL: write on one node, serve the clients from a second one joined over NATS (a stream of its own, deleted after)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,9 +85,18 @@ func benchLive(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := loadDemoIfEmpty(ctx, log, store, *seed, *scale); err != nil {
 		return err
 	}
-	fmt.Printf("# hexward bench live — %d clients on %q, target %.0f changes/s for %s, %d writers, GOMAXPROCS %d\n\n",
-		cfg.Clients, cfg.Layer, cfg.Rate, cfg.Duration, cfg.Writers, runtime.GOMAXPROCS(0))
-	r, err := runLiveBench(ctx, log, store, cfg)
+	served, nodes := store, "one node"
+	if *natsURL != "" {
+		var stop func()
+		if served, stop, err = benchSecondNode(ctx, log, store, *natsURL); err != nil {
+			return err
+		}
+		defer stop()
+		nodes = "two nodes over NATS (written on one, served from the other)"
+	}
+	fmt.Printf("# hexward bench live — %d clients on %q, target %.0f changes/s for %s, %d writers, %s, GOMAXPROCS %d\n\n",
+		cfg.Clients, cfg.Layer, cfg.Rate, cfg.Duration, cfg.Writers, nodes, runtime.GOMAXPROCS(0))
+	r, err := runLiveBench(ctx, log, store, served, cfg)
 	if err != nil {
 		return err
 	}
@@ -109,9 +123,46 @@ type liveClient struct {
 	closed atomic.Bool  // the bench closed it
 }
 
-// runLiveBench starts the API on a loopback listener, connects the
-// clients, writes changes at the target rate and measures delivery.
-func runLiveBench(ctx context.Context, log *slog.Logger, store *layers.Store, cfg liveConfig) (liveReport, error) {
+// benchSecondNode joins store (the writing node) and a second store on
+// the same database (the serving node) over NATS JetStream, on a stream of
+// their own; stop disconnects both and deletes the stream.
+func benchSecondNode(ctx context.Context, log *slog.Logger, store *layers.Store, url string) (*layers.Store, func(), error) {
+	id := strconv.Itoa(os.Getpid())
+	opt := bus.Options{Stream: "HEXWARD_BENCH_" + id, Subject: "hexward.bench." + id, Log: log}
+	var joined []*bus.NATS
+	stop := func() {
+		for _, b := range joined {
+			b.Close()
+		}
+		if nc, err := nats.Connect(url); err == nil {
+			if js, err := jetstream.New(nc); err == nil {
+				_ = js.DeleteStream(context.WithoutCancel(ctx), opt.Stream)
+			}
+			nc.Close()
+		}
+	}
+	served := layers.NewStore(store.Pool(), store.Catalogue())
+	for node, s := range map[string]*layers.Store{"bench-writer": store, "bench-server": served} {
+		o := opt
+		o.Node = node
+		b, err := bus.Connect(ctx, url, o)
+		if err == nil {
+			joined = append(joined, b)
+			err = b.Attach(s)
+		}
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("joining the bench nodes over NATS: %w", err)
+		}
+	}
+	return served, stop, nil
+}
+
+// runLiveBench starts the API of served on a loopback listener, connects
+// the clients, writes changes through store at the target rate and
+// measures delivery (store and served are one store, or two nodes joined
+// by a bus).
+func runLiveBench(ctx context.Context, log *slog.Logger, store, served *layers.Store, cfg liveConfig) (liveReport, error) {
 	rep := liveReport{Clients: cfg.Clients}
 	if cfg.Drain <= 0 {
 		cfg.Drain = 10 * time.Second
@@ -148,7 +199,7 @@ func runLiveBench(ctx context.Context, log *slog.Logger, store *layers.Store, cf
 		return rep, err
 	}
 	reg := prometheus.NewRegistry()
-	api := web.New(web.Config{Store: store, Accounts: accounts, Audit: auth.NewAudit(store.Pool()), Log: log, Registry: reg})
+	api := web.New(web.Config{Store: served, Accounts: accounts, Audit: auth.NewAudit(store.Pool()), Log: log, Registry: reg})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return rep, err
