@@ -1,5 +1,5 @@
 // Command hexward is the one binary of Hexward, the spatial governance
-// service: serve, migrate, import, export, demo and bench.
+// service: serve, migrate, import, export, demo, bench and simulate.
 package main
 
 import (
@@ -22,6 +22,7 @@ commands:
   export   export a layer as GeoJSON or CSV
   demo     write the demo district as GeoJSON, or load it with --load
   bench    load tools: "bench tiles"
+  simulate drive a running demo server: sensors report (with faults), officers walk
 
 Every command takes --help. Flags fall back to environment variables, shown
 in each flag's help.`
@@ -35,12 +36,13 @@ func main() {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cmds := map[string]func(context.Context, *slog.Logger, []string) error{
-		"serve":   serve,
-		"migrate": migrate,
-		"import":  importCmd,
-		"export":  exportCmd,
-		"demo":    demoCmd,
-		"bench":   bench,
+		"serve":    serve,
+		"migrate":  migrate,
+		"import":   importCmd,
+		"export":   exportCmd,
+		"demo":     demoCmd,
+		"bench":    bench,
+		"simulate": simulate,
 	}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
