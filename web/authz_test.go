@@ -121,6 +121,8 @@ var matrix = map[string]string{
 	"POST /api/alerts/{id}/dispatch":             "admin operator",
 	"POST /api/alerts/{id}/resolve":              "admin operator",
 	"GET /api/alerts/{id}/transitions":           readers,
+	"GET /api/alerts/{id}/nearest-officers":      "admin operator",
+	"GET /api/officers/{id}/trail":               readers,
 	"GET /live":                                  readers,
 	"GET /osmand":                                "officer device",
 	"POST /osmand":                               "officer device",

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -149,4 +150,31 @@ func TestGarbageClient(t *testing.T) {
 	if status, _, _ := e.as(t, "viewer", "GET", "/api/collections", ""); status != 200 {
 		t.Fatalf("service after garbage: %d", status)
 	}
+}
+
+// TestHealthzReportsDegradedParts: a broker that is down degrades the
+// service but does not stop it; /healthz says which part and why.
+func TestHealthzReportsDegradedParts(t *testing.T) {
+	down := errors.New("nats: no servers available for connection")
+	var natsErr error
+	e := newEnvWith(t, func(c *web.Config) {
+		c.Checks = map[string]func() error{"nats": func() error { return natsErr }, "mqtt": func() error { return nil }}
+	})
+	check := func(want string) {
+		t.Helper()
+		code, _, body := e.do(t, "GET", "/healthz", "")
+		var got struct {
+			Status string
+			Checks map[string]string
+		}
+		if err := json.Unmarshal(body, &got); err != nil || code != 200 || got.Status != want || got.Checks["mqtt"] != "ok" {
+			t.Fatalf("healthz %d %s", code, body)
+		}
+		if want == "degraded" && got.Checks["nats"] != down.Error() {
+			t.Fatalf("healthz does not say why: %s", body)
+		}
+	}
+	check("ok")
+	natsErr = down
+	check("degraded")
 }

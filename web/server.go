@@ -41,6 +41,10 @@ type Config struct {
 	// Readings ingests sensor readings and runs the alert rules; nil: one
 	// over Store.
 	Readings *readings.Ingester
+	// Checks are the parts besides the database whose trouble degrades
+	// the service without stopping it (the NATS bus, the MQTT ingest), by
+	// name: GET /healthz reports each.
+	Checks map[string]func() error
 }
 
 // Server is the HTTP API.
@@ -64,6 +68,7 @@ type Server struct {
 	scopes  map[string]*tiles.Scope // area code → area, for scoped tiles
 
 	readings *readings.Ingester // sensor readings, alert rules and lifecycle
+	checks   map[string]func() error
 
 	hub *live.Hub // the live stream
 }
@@ -98,6 +103,7 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.metrics = newMetrics(cfg.Registry)
+	s.checks = cfg.Checks
 	if s.readings = cfg.Readings; s.readings == nil {
 		s.readings = readings.New(cfg.Store, s.log)
 	}
@@ -168,6 +174,8 @@ func (s *Server) routes() []route {
 		{"POST /api/alerts/{id}/dispatch", auth.HandleAlerts, s.alertAction(readings.Dispatch)},
 		{"POST /api/alerts/{id}/resolve", auth.HandleAlerts, s.alertAction(readings.Resolve)},
 		{"GET /api/alerts/{id}/transitions", auth.ReadMap, s.alertHistory},
+		{"GET /api/alerts/{id}/nearest-officers", auth.HandleAlerts, s.nearestOfficers}, // web/alerts.go
+		{"GET /api/officers/{id}/trail", auth.ReadMap, s.officerTrail},
 		{"GET /live", auth.ReadMap, s.live},
 
 		{"GET /osmand", auth.SendPositions, s.osmand}, // OsmAnd / Traccar Client; web/osmand.go
@@ -334,7 +342,21 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusServiceUnavailable, "application/json", map[string]string{"status": "database unavailable"})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]string{"status": "ok"})
+	// A broker that is down degrades the service (other nodes, MQTT
+	// devices wait) but it still serves: 200 with what is wrong.
+	out := map[string]any{"status": "ok"}
+	if len(s.checks) > 0 {
+		parts := map[string]string{}
+		for name, check := range s.checks {
+			parts[name] = "ok"
+			if err := check(); err != nil {
+				parts[name] = err.Error()
+				out["status"] = "degraded"
+			}
+		}
+		out["checks"] = parts
+	}
+	writeJSON(w, http.StatusOK, "application/json", out)
 	return nil
 }
 
