@@ -349,3 +349,16 @@ func (a *Accounts) Setup(ctx context.Context, secret, name, password string) (Pr
 	}
 	return a.CreateUser(ctx, NewUser{Name: name, Role: Admin, Password: password})
 }
+
+// Lookup returns the account named name (for a caller authenticated
+// elsewhere, such as an MQTT broker's password file). A missing or
+// disabled account is ErrNoSuchUser.
+func (a *Accounts) Lookup(ctx context.Context, name string) (Principal, error) {
+	var p Principal
+	err := a.pool.QueryRow(ctx, `SELECT id, name, role, scope, demo FROM users WHERE name = $1 AND NOT disabled`, name).
+		Scan(&p.UserID, &p.User, &p.Role, &p.Scope, &p.Demo)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Principal{}, ErrNoSuchUser
+	}
+	return p, err
+}

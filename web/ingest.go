@@ -1,13 +1,11 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/readings"
@@ -16,12 +14,6 @@ import (
 // Sensor readings (POST /ingest/readings, by a device for its own
 // sensors) and the operator's alert lifecycle (POST
 // /api/alerts/{id}/acknowledge | dispatch | resolve).
-
-type inReading struct {
-	Sensor *int64   `json:"sensor"`
-	TS     *string  `json:"ts"`
-	Value  *float64 `json:"value"`
-}
 
 // ingestReadings stores a batch {"readings":[{"sensor":id,"ts":RFC3339,
 // "value":x}]} in one transaction and answers 200 with the counts once it
@@ -41,38 +33,16 @@ func (s *Server) ingestReadings(w http.ResponseWriter, r *http.Request) error {
 
 // decodeReadings reads the body of ingestReadings into readings.
 func decodeReadings(r *http.Request) ([]readings.Reading, error) {
-	var in struct {
-		Readings []json.RawMessage `json:"readings"`
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err // *http.MaxBytesError becomes 413
 	}
-	if err := decodeBody(r, &in); err != nil {
-		return nil, err
+	rs, err := readings.DecodeBatch(body)
+	var ie *readings.InputError
+	if errors.As(err, &ie) {
+		return nil, badRequest("%s", ie.Problem)
 	}
-	if in.Readings == nil {
-		return nil, badRequest(`body must be {"readings":[{"sensor":id,"ts":"RFC 3339","value":number}, …]}`)
-	}
-	rs := make([]readings.Reading, len(in.Readings))
-	for i, raw := range in.Readings {
-		var ir inReading
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&ir); err != nil {
-			return nil, badRequest("reading %d: %v", i, err)
-		}
-		switch {
-		case ir.Sensor == nil:
-			return nil, badRequest("reading %d: missing \"sensor\" (the sensor's feature id)", i)
-		case ir.TS == nil:
-			return nil, badRequest("reading %d: missing \"ts\" (RFC 3339 time with zone)", i)
-		case ir.Value == nil:
-			return nil, badRequest("reading %d: missing \"value\"", i)
-		}
-		ts, err := time.Parse(time.RFC3339Nano, *ir.TS)
-		if err != nil {
-			return nil, badRequest("reading %d: ts %q is not an RFC 3339 time with zone", i, *ir.TS)
-		}
-		rs[i] = readings.Reading{SensorID: *ir.Sensor, TS: ts, Value: *ir.Value}
-	}
-	return rs, nil
+	return rs, err
 }
 
 // readingsError gives the errors of package readings their status.

@@ -1,8 +1,8 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -57,7 +57,7 @@ func (s *Server) osmand(w http.ResponseWriter, r *http.Request) error {
 // appendPositions stores ps for the caller and maps the service's errors to
 // statuses.
 func (s *Server) appendPositions(r *http.Request, ps []positions.Position) (positions.Result, error) {
-	res, err := positions.New(s.store).Append(r.Context(), principal(r).User, ps)
+	res, err := positions.New(s.store).SetAlerts(s.readings).Append(r.Context(), principal(r).User, ps) // SetAlerts: the patrol-zone alert
 	var ie *positions.InvalidError
 	switch {
 	case err == nil:
@@ -165,120 +165,32 @@ func attr(v string) any {
 }
 
 // timestamp reads Unix seconds (possibly fractional), Unix milliseconds
-// (any number from 1e11 up: seconds that large are after the year 5000),
-// or ISO 8601 with or without zone (without: UTC).
+// or ISO 8601 with or without zone (positions.ParseTimestamp).
 func timestamp(v string) (time.Time, error) {
-	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		if math.Abs(f) >= 1e11 {
-			return time.UnixMilli(int64(f)).UTC(), nil
-		}
-		sec, frac := math.Modf(f)
-		return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), nil
+	t, err := positions.ParseTimestamp(v)
+	if err != nil {
+		return time.Time{}, badRequest("%v", err)
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00",
-		"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, badRequest("timestamp: want Unix seconds or milliseconds, or ISO 8601, got %q", v)
+	return t, nil
 }
 
-// The JSON variant of Traccar Client.
-type jsonLocation struct {
-	Timestamp json.RawMessage `json:"timestamp"`
-	Coords    struct {
-		Latitude  *float64 `json:"latitude"`
-		Longitude *float64 `json:"longitude"`
-		Accuracy  *float64 `json:"accuracy"`
-		Speed     *float64 `json:"speed"`
-		Heading   *float64 `json:"heading"`
-		Altitude  *float64 `json:"altitude"`
-	} `json:"coords"`
-	Battery struct {
-		Level      *float64 `json:"level"`
-		IsCharging *bool    `json:"is_charging"`
-	} `json:"battery"`
-	IsMoving *bool                 `json:"is_moving"`
-	Odometer *float64              `json:"odometer"`
-	Event    string                `json:"event"`
-	Activity struct{ Type string } `json:"activity"`
-}
-
+// osmandJSON reads Traccar Client's JSON variant (positions.DecodeOsmAndJSON).
 func osmandJSON(r *http.Request) ([]positions.Position, error) {
-	var in struct {
-		DeviceID string          `json:"device_id"`
-		Location json.RawMessage `json:"location"`
+	return decodePositions(r, positions.DecodeOsmAndJSON)
+}
+
+// decodePositions reads the body with decode, a bad document being a 400.
+func decodePositions(r *http.Request, decode func([]byte) ([]positions.Position, error)) ([]positions.Position, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err // *http.MaxBytesError becomes 413
 	}
-	if err := decodeBody(r, &in); err != nil {
-		return nil, err
+	ps, err := decode(body)
+	var de *positions.DecodeError
+	if errors.As(err, &de) {
+		return nil, badRequest("%s", de.Problem)
 	}
-	if in.DeviceID == "" {
-		return nil, badRequest("missing device_id (the device id: this account's name)")
-	}
-	// One location, or an array of them (a batch of buffered fixes).
-	var locs []jsonLocation
-	switch t := strings.TrimSpace(string(in.Location)); {
-	case t == "" || t == "null":
-		return nil, badRequest("missing location")
-	case strings.HasPrefix(t, "["):
-		if err := json.Unmarshal(in.Location, &locs); err != nil {
-			return nil, badRequest("location: %v", err)
-		}
-	default:
-		var l jsonLocation
-		if err := json.Unmarshal(in.Location, &l); err != nil {
-			return nil, badRequest("location: %v", err)
-		}
-		locs = []jsonLocation{l}
-	}
-	out := make([]positions.Position, len(locs))
-	for i, l := range locs {
-		p := positions.Position{Device: in.DeviceID, Attrs: map[string]any{}}
-		if l.Coords.Latitude == nil || l.Coords.Longitude == nil {
-			return nil, badRequest("location %d: missing coords.latitude or coords.longitude", i)
-		}
-		p.Lat, p.Lon = *l.Coords.Latitude, *l.Coords.Longitude
-		var ts string
-		if err := json.Unmarshal(l.Timestamp, &ts); err != nil {
-			ts = string(l.Timestamp) // a number
-		}
-		if ts == "" {
-			return nil, badRequest("location %d: missing timestamp", i)
-		}
-		t, err := timestamp(ts)
-		if err != nil {
-			return nil, badRequest("location %d: %v", i, err)
-		}
-		p.Time = t
-		known := func(v *float64) *float64 { // the SDK says -1 for unknown
-			if v == nil || *v < 0 {
-				return nil
-			}
-			return v
-		}
-		p.Speed, p.Bearing, p.Accuracy, p.Altitude = known(l.Coords.Speed), known(l.Coords.Heading), known(l.Coords.Accuracy), l.Coords.Altitude
-		if b := known(l.Battery.Level); b != nil {
-			p.Battery = ptr(math.Round(*b*1000) / 10)
-		}
-		if l.Battery.IsCharging != nil {
-			p.Attrs["charge"] = *l.Battery.IsCharging
-		}
-		if l.IsMoving != nil {
-			p.Attrs["motion"] = *l.IsMoving
-		}
-		if l.Odometer != nil {
-			p.Attrs["odometer"] = *l.Odometer
-		}
-		if l.Event != "" {
-			p.Attrs["event"] = l.Event
-		}
-		if l.Activity.Type != "" {
-			p.Attrs["activity"] = l.Activity.Type
-		}
-		out[i] = p
-	}
-	return out, nil
+	return ps, err
 }
 
 // ingestPositions takes a batch of positions with their original times:
@@ -298,41 +210,8 @@ func (s *Server) ingestPositions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// positionsBatch reads the body of ingestPositions into positions.
+// positionsBatch reads the body of ingestPositions into positions
+// (positions.DecodeBatch).
 func positionsBatch(r *http.Request) ([]positions.Position, error) {
-	var in struct {
-		Positions []struct {
-			TS       string         `json:"ts"`
-			Lon      *float64       `json:"lon"`
-			Lat      *float64       `json:"lat"`
-			Speed    *float64       `json:"speed"`
-			Bearing  *float64       `json:"bearing"`
-			Accuracy *float64       `json:"accuracy"`
-			Battery  *float64       `json:"battery"`
-			Altitude *float64       `json:"altitude"`
-			Attrs    map[string]any `json:"attrs"`
-		} `json:"positions"`
-	}
-	if err := decodeBody(r, &in); err != nil {
-		return nil, err
-	}
-	if len(in.Positions) == 0 {
-		return nil, badRequest(`no positions: send {"positions": [{"ts", "lon", "lat", …}]}`)
-	}
-	if len(in.Positions) > positions.MaxBatch {
-		return nil, badRequest("batch of %d positions, at most %d", len(in.Positions), positions.MaxBatch)
-	}
-	ps := make([]positions.Position, len(in.Positions))
-	for i, p := range in.Positions {
-		if p.Lon == nil || p.Lat == nil {
-			return nil, badRequest("position %d: missing lon or lat", i)
-		}
-		t, err := time.Parse(time.RFC3339Nano, p.TS)
-		if err != nil {
-			return nil, badRequest("position %d: ts: want an RFC 3339 time with zone, got %q", i, p.TS)
-		}
-		ps[i] = positions.Position{Time: t, Lon: *p.Lon, Lat: *p.Lat, Speed: p.Speed, Bearing: p.Bearing,
-			Accuracy: p.Accuracy, Battery: p.Battery, Altitude: p.Altitude, Attrs: p.Attrs}
-	}
-	return ps, nil
+	return decodePositions(r, positions.DecodeBatch)
 }

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hexward/hexward/auth"
+	"github.com/hexward/hexward/ingest/mqttingest"
+	"github.com/hexward/hexward/layers"
+	"github.com/hexward/hexward/layers/positions"
+	"github.com/hexward/hexward/layers/readings"
+)
+
+// startMQTT starts the MQTT ingest when url is set; the returned function
+// stops it (a no-op without MQTT).
+func startMQTT(ctx context.Context, log *slog.Logger, url, clientID string, store *layers.Store,
+	rules *readings.Ingester, accounts *auth.Accounts, reg prometheus.Registerer) (func(), error) {
+	if url == "" {
+		return func() {}, nil
+	}
+	in, err := mqttingest.Start(ctx, mqttingest.Options{URL: url, ClientID: clientID, Readings: rules,
+		Positions: positions.New(store).SetAlerts(rules), Accounts: accounts, Log: log, Registry: reg})
+	if err != nil {
+		return nil, err
+	}
+	return in.Close, nil
+}
