@@ -75,8 +75,29 @@ func (g *gen) live() {
 		g.add(lOfficer, at, props{
 			"name": g.person(), "duty": duties[g.r.IntN(len(duties))], "device": device,
 			"team": fmt.Sprintf("第%d巡查组", i%8+1), "phone": g.phone(), "available": true,
+			"patrol_zone": g.patrolZone(i, at),
 		})
 	}
+}
+
+// patrolZone is the code of the zone officer i, first placed at at,
+// patrols: the nearest village zone for every other officer, else the
+// nearest compound. It draws no random numbers.
+func (g *gen) patrolZone(i int, at orb.Point) string {
+	zones := g.out[lZone]
+	if i%2 == 1 || len(zones) == 0 {
+		zones = g.out[lComp]
+	}
+	best, bestD := "", math.Inf(1)
+	for _, z := range zones {
+		b := z.Geometry.Bound()
+		dx := max(b.Min[0]-at[0], 0, at[0]-b.Max[0]) * math.Cos(at[1]*math.Pi/180)
+		dy := max(b.Min[1]-at[1], 0, at[1]-b.Max[1])
+		if d := dx*dx + dy*dy; d < bestD {
+			best, bestD = z.Props["code"].(string), d
+		}
+	}
+	return best
 }
 
 func (g *gen) pickSensorKind() sensorKind {

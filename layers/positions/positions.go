@@ -77,13 +77,16 @@ func (e *InvalidError) Error() string {
 
 // Service appends positions and keeps officers' markers and tracks.
 type Service struct {
-	store *layers.Store
-	now   func() time.Time
+	store  *layers.Store
+	now    func() time.Time
+	alerts Alerts        // the patrol-zone alert; nil: none (geofence.go)
+	buffer float64       // geofence hysteresis, m
+	dwell  time.Duration // geofence dwell time
 }
 
 // New returns the service over store (whose pool holds table positions).
 func New(store *layers.Store) *Service {
-	return &Service{store: store, now: time.Now}
+	return &Service{store: store, now: time.Now, buffer: DefaultGeofenceBuffer, dwell: DefaultGeofenceDwell}
 }
 
 // SetClock replaces the clock that bounds future timestamps (tests).
@@ -230,7 +233,9 @@ func (s *Service) Append(ctx context.Context, account string, ps []Position) (Re
 		return Result{}, err
 	}
 	res := Result{Officer: off.ID}
-	res.Accepted, err = s.insert(ctx, off.ID, ps)
+	var fences patrolState
+	var fenceErr error
+	res.Accepted, fences, fenceErr, err = s.insert(ctx, off.ID, ps)
 	if err != nil {
 		return Result{}, err
 	}
@@ -244,6 +249,12 @@ func (s *Service) Append(ctx context.Context, account string, ps []Position) (Re
 	res.Moved, err = s.moveMarker(layers.WithActor(ctx, layers.Actor{User: account}), off.ID, ps[newest])
 	if err != nil {
 		return res, fmt.Errorf("positions stored; moving the marker: %w", err)
+	}
+	if fenceErr != nil {
+		return res, fmt.Errorf("positions stored; geofences (evaluated again with the next batch): %w", fenceErr)
+	}
+	if err := s.syncPatrolAlert(context.WithoutCancel(ctx), off.ID, fences); err != nil {
+		return res, fmt.Errorf("positions stored; patrol-zone alert (made with the next batch): %w", err)
 	}
 	return res, nil
 }
@@ -260,8 +271,10 @@ func (s *Service) foreign(ctx context.Context, index int, device string) error {
 
 // insert appends the batch: COPY into a temporary table, then one INSERT
 // … ON CONFLICT DO NOTHING, in one transaction. It returns how many rows
-// were new.
-func (s *Service) insert(ctx context.Context, officer int64, ps []Position) (int, error) {
+// were new. The geofences evaluate the new positions in the same
+// transaction, in a savepoint: when they fail (fenceErr), the positions
+// are stored all the same and evaluated with the officer's next batch.
+func (s *Service) insert(ctx context.Context, officer int64, ps []Position) (_ int, fences patrolState, fenceErr error, _ error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, s.store.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS positions_in (
@@ -276,10 +289,26 @@ func (s *Service) insert(ctx context.Context, officer int64, ps []Position) (int
 		tag, err := tx.Exec(ctx, `INSERT INTO positions (officer_id, ts, lon, lat, speed, bearing, altitude, accuracy, battery, attrs)
 			SELECT officer_id, ts, lon, lat, speed, bearing, altitude, accuracy, battery, attrs FROM positions_in
 			ON CONFLICT (officer_id, ts) DO NOTHING`)
+		if err != nil {
+			return err
+		}
 		n = tag.RowsAffected()
-		return err
+		first := ps[0].Time
+		for _, p := range ps {
+			if p.Time.Before(first) {
+				first = p.Time
+			}
+		}
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if fences, fenceErr = s.geofence(ctx, sp, officer, first); fenceErr != nil {
+			return sp.Rollback(ctx)
+		}
+		return sp.Commit(ctx)
 	})
-	return int(n), err
+	return int(n), fences, fenceErr, err
 }
 
 var copyCols = []string{"officer_id", "ts", "lon", "lat", "speed", "bearing", "altitude", "accuracy", "battery", "attrs"}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/paulmach/orb"
 
 	"github.com/hexward/hexward/layers"
 )
@@ -122,7 +123,11 @@ func (in *Ingester) openAlert(ctx context.Context, src, cond string) (layers.Fea
 // to a new one at the sensor's position when there is none and create is
 // set. fn returns the events it made (none: nothing to write).
 func (in *Ingester) updateAlert(ctx context.Context, sensor layers.Feature, cond string, create bool, fn func(p map[string]any, isNew bool) []string) error {
-	src := source(sensor.ID)
+	return in.updateAlertOf(ctx, source(sensor.ID), sensor.Geometry, cond, create, fn)
+}
+
+// updateAlertOf is updateAlert for any source, a new alert placed at at.
+func (in *Ingester) updateAlertOf(ctx context.Context, src string, at orb.Geometry, cond string, create bool, fn func(p map[string]any, isNew bool) []string) error {
 	for range casAttempts {
 		f, found, err := in.openAlert(ctx, src, cond)
 		if errors.Is(err, errStale) {
@@ -135,7 +140,7 @@ func (in *Ingester) updateAlert(ctx context.Context, sensor layers.Feature, cond
 			if !create {
 				return nil
 			}
-			f = layers.Feature{Layer: "alerts", Geometry: sensor.Geometry,
+			f = layers.Feature{Layer: "alerts", Geometry: at,
 				Props: map[string]any{"source": src, "condition": cond, "cleared": false}}
 		}
 		orig := maps.Clone(f.Props)

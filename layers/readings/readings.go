@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,6 +68,7 @@ type Ingester struct {
 	// sem bounds the rule evaluations that hold a connection while they
 	// write alerts on others, so they never take the whole pool.
 	sem chan struct{}
+	esc atomic.Pointer[Escalation] // nil: DefaultEscalation
 }
 
 // New returns an ingester writing through store. log may be nil.

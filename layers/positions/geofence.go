@@ -1,0 +1,373 @@
+package positions
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+)
+
+// Geofences. Every polygon of the layers in GeofenceLayers is a zone.
+// Append evaluates the officer's new positions against the zones, in fix
+// time order, in the transaction that stores them, keeping per officer and
+// zone a state row (table geofence_state: inside or outside, since which
+// fix, whether the dwell event of this stay was emitted) and appending
+// events to table geofence_events:
+//
+//   - enter: the fix is at least r metres inside the zone's boundary,
+//     where r = max(buffer, the fix's accuracy) (the buffer defaults to
+//     15 m); exit: at least r metres outside. Between the two the state
+//     holds, so GPS jitter along a boundary raises nothing, and a fix less
+//     accurate than the buffer can only change the state by more than its
+//     own error. Distances are geodesic (PostGIS geography).
+//   - dwell_inside / dwell_outside: the state has held for the dwell time
+//     (default 10 min) at a fix; once per stay.
+//
+// A state row is made when an officer first enters a zone (and for the
+// officer's patrol zone, on whichever side the officer is first found), so
+// dwell_outside is about zones the officer has left, not every zone of the
+// district. Fixes at or before the newest fix already evaluated
+// (geofence_cursor) arrived late: they are stored but change no state.
+//
+// An officer whose patrol_zone (the code of a zone) is set and who has
+// been outside it for the dwell time has the alert of condition
+// outside_patrol_zone raised (source "officer:<id>", severity minor, at
+// the fix) through the Alerts given to SetAlerts; being inside again clears
+// it. The alert follows the stored state after every batch, so an alert
+// write that failed is made by the officer's next batch.
+
+// GeofenceLayers are the layers whose polygons are geofences, in the order
+// a patrol_zone code is looked up.
+var GeofenceLayers = []string{"village_zones", "compounds"}
+
+// Geofence defaults.
+const (
+	DefaultGeofenceBuffer = 15.0             // metres
+	DefaultGeofenceDwell  = 10 * time.Minute // dwell events and the patrol-zone alert
+)
+
+// Geofence events.
+const (
+	EventEnter        = "enter"
+	EventExit         = "exit"
+	EventDwellInside  = "dwell_inside"
+	EventDwellOutside = "dwell_outside"
+)
+
+// CondOutsidePatrolZone is the condition of the alert of an officer
+// outside their patrol zone for longer than the dwell time.
+const CondOutsidePatrolZone = "outside_patrol_zone"
+
+// Alerts raises and clears alerts of other sources than sensors; the
+// readings Ingester implements it (readings.Ingester.RaiseFor, ClearFor).
+type Alerts interface {
+	RaiseFor(ctx context.Context, source, condition, severity, title string, at orb.Point, raisedAt time.Time) error
+	ClearFor(ctx context.Context, source, condition string) error
+}
+
+// SetAlerts makes Append raise and clear the patrol-zone alert through a
+// (nil: no alert). It returns s.
+func (s *Service) SetAlerts(a Alerts) *Service {
+	if v := reflect.ValueOf(a); a == nil || (v.Kind() == reflect.Pointer && v.IsNil()) {
+		a = nil // a nil *readings.Ingester is no Alerts
+	}
+	s.alerts = a
+	return s
+}
+
+// SetGeofence sets the hysteresis buffer (metres, >= 0) and the dwell time
+// (> 0). A bad value is refused and changes nothing.
+func (s *Service) SetGeofence(buffer float64, dwell time.Duration) error {
+	if !finite(buffer) || buffer < 0 || buffer > 10_000 {
+		return fmt.Errorf("geofence buffer %v m: want 0 to 10000", buffer)
+	}
+	if dwell <= 0 {
+		return fmt.Errorf("geofence dwell time %s: want more than 0", dwell)
+	}
+	s.buffer, s.dwell = buffer, dwell
+	return nil
+}
+
+// GeofenceEvent is one stored geofence event.
+type GeofenceEvent struct {
+	Officer   int64     `json:"officer"`
+	ZoneLayer string    `json:"zone_layer"`
+	ZoneID    int64     `json:"zone_id"`
+	ZoneCode  string    `json:"zone_code"`
+	Event     string    `json:"event"`
+	At        time.Time `json:"at"` // the fix's time
+	Lon       float64   `json:"lon"`
+	Lat       float64   `json:"lat"`
+}
+
+// GeofenceEvents returns the officer's events with fix times in [from,
+// to), oldest first, at most limit (1..10000).
+func (s *Service) GeofenceEvents(ctx context.Context, officer int64, from, to time.Time, limit int) ([]GeofenceEvent, error) {
+	if limit < 1 || limit > 10_000 {
+		return nil, fmt.Errorf("geofence events: limit %d outside 1..10000", limit)
+	}
+	rows, err := s.store.Pool().Query(ctx, `SELECT officer_id, zone_layer, zone_id, zone_code, event, at, lon, lat
+		FROM geofence_events WHERE officer_id = $1 AND at >= $2 AND at < $3 ORDER BY at, id LIMIT $4`, officer, from, to, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (GeofenceEvent, error) {
+		var e GeofenceEvent
+		return e, r.Scan(&e.Officer, &e.ZoneLayer, &e.ZoneID, &e.ZoneCode, &e.Event, &e.At, &e.Lon, &e.Lat)
+	})
+}
+
+type zoneKey struct {
+	layer string
+	id    int64
+}
+
+func (a zoneKey) compare(b zoneKey) int {
+	return cmp.Or(cmp.Compare(a.layer, b.layer), cmp.Compare(a.id, b.id))
+}
+
+type fence struct {
+	code      string
+	inside    bool
+	since     time.Time
+	dwellDone bool
+}
+
+type fix struct {
+	ts       time.Time
+	lon, lat float64
+	r        float64            // the hysteresis distance of this fix
+	near     map[zoneKey]nearby // zones within r (distance > r: outside)
+}
+
+type nearby struct {
+	code string
+	d    float64 // signed distance to the boundary, m: negative inside
+}
+
+// patrolState is what the geofences say about the officer's patrol zone
+// after a batch, for its alert.
+type patrolState struct {
+	evaluated bool      // some fix was evaluated
+	officer   string    // the officer's name
+	code      string    // patrol_zone, "" when unset or no zone has it
+	outside   bool      // outside for the dwell time
+	since     time.Time // outside since
+	at        orb.Point // the newest fix evaluated
+}
+
+// geofence evaluates the officer's positions stored after the newest
+// evaluated fix (or, for an officer never evaluated, from first on) in
+// tx, and stores states and events in it.
+func (s *Service) geofence(ctx context.Context, tx pgx.Tx, officer int64, first time.Time) (patrolState, error) {
+	var ps patrolState
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(officer)); err != nil {
+		return ps, err
+	}
+	after := first.Add(-time.Microsecond)
+	err := tx.QueryRow(ctx, `SELECT last_fix FROM geofence_cursor WHERE officer_id = $1`, officer).Scan(&after)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return ps, err
+	}
+	var patrolCode string
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(props->>'name', ''), COALESCE(props->>'patrol_zone', '') FROM features
+		WHERE layer = 'officers' AND id = $1`, officer).Scan(&ps.officer, &patrolCode); err != nil {
+		return ps, fmt.Errorf("officer %d: %w", officer, err)
+	}
+	var patrol zoneKey
+	if patrolCode != "" {
+		err := tx.QueryRow(ctx, `SELECT layer, id FROM features WHERE layer = ANY($1) AND props->>'code' = $2
+			ORDER BY array_position($1, layer), id LIMIT 1`, GeofenceLayers, patrolCode).Scan(&patrol.layer, &patrol.id)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return ps, err
+		default:
+			ps.code = patrolCode
+		}
+	}
+	// Zones deleted, or no longer geofences, have no state.
+	if _, err := tx.Exec(ctx, `DELETE FROM geofence_state s WHERE officer_id = $1 AND (NOT zone_layer = ANY($2)
+		OR NOT EXISTS (SELECT 1 FROM features f WHERE f.layer = s.zone_layer AND f.id = s.zone_id))`, officer, GeofenceLayers); err != nil {
+		return ps, err
+	}
+	states := map[zoneKey]*fence{}
+	rows, err := tx.Query(ctx, `SELECT zone_layer, zone_id, zone_code, inside, since, dwell_done FROM geofence_state WHERE officer_id = $1`, officer)
+	if err != nil {
+		return ps, err
+	}
+	var k zoneKey
+	var f fence
+	if _, err := pgx.ForEachRow(rows, []any{&k.layer, &k.id, &f.code, &f.inside, &f.since, &f.dwellDone}, func() error {
+		st := f
+		states[k] = &st
+		return nil
+	}); err != nil {
+		return ps, err
+	}
+
+	fixes, err := s.fixes(ctx, tx, officer, after)
+	if err != nil || len(fixes) == 0 {
+		ps.patrolFrom(states[patrol])
+		return ps, err
+	}
+	var evs []GeofenceEvent
+	emit := func(k zoneKey, code, event string, fx *fix) {
+		evs = append(evs, GeofenceEvent{Officer: officer, ZoneLayer: k.layer, ZoneID: k.id, ZoneCode: code, Event: event, At: fx.ts, Lon: fx.lon, Lat: fx.lat})
+	}
+	keys := make([]zoneKey, 0, len(states))
+	for k := range states {
+		keys = append(keys, k)
+	}
+	for i := range fixes {
+		fx := &fixes[i]
+		slices.SortFunc(keys, zoneKey.compare)
+		for _, k := range keys {
+			st := states[k]
+			d := math.Inf(1)
+			if n, ok := fx.near[k]; ok {
+				d, st.code = n.d, n.code
+			}
+			switch {
+			case st.inside && d >= fx.r:
+				st.inside, st.since, st.dwellDone = false, fx.ts, false
+				emit(k, st.code, EventExit, fx)
+			case !st.inside && d <= -fx.r:
+				st.inside, st.since, st.dwellDone = true, fx.ts, false
+				emit(k, st.code, EventEnter, fx)
+			case !st.dwellDone && fx.ts.Sub(st.since) >= s.dwell:
+				st.dwellDone = true
+				emit(k, st.code, map[bool]string{true: EventDwellInside, false: EventDwellOutside}[st.inside], fx)
+			}
+		}
+		// Zones this officer has no state at yet: entered when decisively
+		// inside; the patrol zone is also tracked from decisively outside.
+		var added []zoneKey
+		for k, n := range fx.near {
+			if _, ok := states[k]; !ok && n.d <= -fx.r {
+				added = append(added, k)
+			}
+		}
+		slices.SortFunc(added, zoneKey.compare)
+		for _, k := range added {
+			states[k] = &fence{code: fx.near[k].code, inside: true, since: fx.ts}
+			keys = append(keys, k)
+			emit(k, fx.near[k].code, EventEnter, fx)
+		}
+		if _, ok := states[patrol]; ps.code != "" && !ok {
+			if n, near := fx.near[patrol]; !near || n.d >= fx.r {
+				states[patrol] = &fence{code: ps.code, inside: false, since: fx.ts}
+				keys = append(keys, patrol)
+			}
+		}
+	}
+	last := fixes[len(fixes)-1]
+	if err := saveFences(ctx, tx, officer, states, last.ts, evs); err != nil {
+		return ps, err
+	}
+	ps.evaluated, ps.at = true, orb.Point{last.lon, last.lat}
+	ps.patrolFrom(states[patrol])
+	return ps, nil
+}
+
+func (ps *patrolState) patrolFrom(st *fence) {
+	if ps.code != "" && st != nil && !st.inside && st.dwellDone {
+		ps.outside, ps.since = true, st.since
+	}
+}
+
+// fixes reads the officer's positions after after, in time order, each
+// with the zones within its hysteresis distance and their signed
+// distances. The index on the stored EPSG:3857 copy finds the candidates
+// (a mercator metre is cos(lat) ground metres; the margin covers the
+// ellipsoid); the geodesic distance decides.
+func (s *Service) fixes(ctx context.Context, tx pgx.Tx, officer int64, after time.Time) ([]fix, error) {
+	rows, err := tx.Query(ctx, `WITH fx AS (
+			SELECT ts, lon, lat, GREATEST($3::float8, COALESCE(accuracy, 0)) AS r,
+				ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS p
+			FROM positions WHERE officer_id = $1 AND ts > $2)
+		SELECT fx.ts, fx.lon, fx.lat, fx.r, z.layer, z.id, z.code, z.d
+		FROM fx LEFT JOIN LATERAL (
+			SELECT f.layer, f.id, COALESCE(f.props->>'code', '') AS code,
+				CASE WHEN ST_Intersects(f.geom, fx.p) THEN -1 ELSE 1 END
+					* ST_Distance(ST_Boundary(f.geom)::geography, fx.p::geography) AS d
+			FROM features f
+			WHERE f.layer = ANY($4) AND ST_DWithin(f.geom3857, ST_Transform(fx.p, 3857), fx.r * 1.05 / cos(radians(fx.lat)) + 1)
+		) z ON true
+		ORDER BY fx.ts`, officer, after, s.buffer, GeofenceLayers)
+	if err != nil {
+		return nil, err
+	}
+	var out []fix
+	var (
+		ts          time.Time
+		lon, lat, r float64
+		layer, code *string
+		id          *int64
+		d           *float64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&ts, &lon, &lat, &r, &layer, &id, &code, &d}, func() error {
+		if len(out) == 0 || !out[len(out)-1].ts.Equal(ts) {
+			out = append(out, fix{ts: ts, lon: lon, lat: lat, r: r, near: map[zoneKey]nearby{}})
+		}
+		if layer != nil && d != nil {
+			out[len(out)-1].near[zoneKey{*layer, *id}] = nearby{code: *code, d: *d}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func saveFences(ctx context.Context, tx pgx.Tx, officer int64, states map[zoneKey]*fence, last time.Time, evs []GeofenceEvent) error {
+	n := len(states)
+	layers, ids, codes := make([]string, 0, n), make([]int64, 0, n), make([]string, 0, n)
+	inside, since, dwell := make([]bool, 0, n), make([]time.Time, 0, n), make([]bool, 0, n)
+	for k, st := range states {
+		layers, ids, codes = append(layers, k.layer), append(ids, k.id), append(codes, st.code)
+		inside, since, dwell = append(inside, st.inside), append(since, st.since), append(dwell, st.dwellDone)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO geofence_state AS s (officer_id, zone_layer, zone_id, zone_code, inside, since, dwell_done, last_fix)
+		SELECT $1, l, i, c, ins, sn, dw, $8 FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bool[], $6::timestamptz[], $7::bool[]) AS u(l, i, c, ins, sn, dw)
+		ON CONFLICT (officer_id, zone_layer, zone_id) DO UPDATE SET zone_code = EXCLUDED.zone_code, inside = EXCLUDED.inside,
+			since = EXCLUDED.since, dwell_done = EXCLUDED.dwell_done, last_fix = EXCLUDED.last_fix`,
+		officer, layers, ids, codes, inside, since, dwell, last); err != nil {
+		return fmt.Errorf("geofence state: %w", err)
+	}
+	if len(evs) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"geofence_events"},
+			[]string{"officer_id", "zone_layer", "zone_id", "zone_code", "event", "at", "lon", "lat"},
+			pgx.CopyFromSlice(len(evs), func(i int) ([]any, error) {
+				e := &evs[i]
+				return []any{e.Officer, e.ZoneLayer, e.ZoneID, e.ZoneCode, e.Event, e.At, e.Lon, e.Lat}, nil
+			})); err != nil {
+			return fmt.Errorf("geofence events: %w", err)
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO geofence_cursor (officer_id, last_fix) VALUES ($1, $2)
+		ON CONFLICT (officer_id) DO UPDATE SET last_fix = EXCLUDED.last_fix`, officer, last)
+	return err
+}
+
+// syncPatrolAlert raises or clears the officer's patrol-zone alert as the
+// geofence state says.
+func (s *Service) syncPatrolAlert(ctx context.Context, officer int64, ps patrolState) error {
+	if s.alerts == nil || !ps.evaluated {
+		return nil
+	}
+	src := fmt.Sprintf("officer:%d", officer)
+	if !ps.outside {
+		return s.alerts.ClearFor(ctx, src, CondOutsidePatrolZone)
+	}
+	title := "巡查员离开责任片区 outside patrol zone " + ps.code
+	if ps.officer != "" {
+		title += " · " + ps.officer
+	}
+	return s.alerts.RaiseFor(ctx, src, CondOutsidePatrolZone, "minor", title, ps.at, ps.since.Add(s.dwell))
+}
