@@ -1,0 +1,166 @@
+package fences
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+)
+
+// LeakOptions are the parameters of Leaks. Zero fields take the defaults.
+type LeakOptions struct {
+	// GateRadius (m): a street crossing the perimeter within this distance
+	// of a gate passes that gate. Default 3.
+	GateRadius float64
+	// Reach (m): streets within this distance of the zone's bounding box
+	// make the graph; a path that leaves the zone and comes back further
+	// out than this is not seen. Default 300.
+	Reach float64
+}
+
+// Leak is a way out of a zone that passes no gate: a point where the
+// street network crosses the perimeter away from every gate, joining an
+// inside part of the network to an outside part.
+type Leak struct {
+	Point     orb.Point // the crossing on the perimeter, lon/lat
+	Component int64     // pgRouting component id (smallest node id in it)
+	InsideM   float64   // length of the zone's streets reachable from it without a gate (m)
+}
+
+// LeaksForZone runs Leaks on the stored village_zones feature zoneID.
+func LeaksForZone(ctx context.Context, pool *pgxpool.Pool, zoneID int64, opt LeakOptions) ([]Leak, error) {
+	var b []byte
+	err := pool.QueryRow(ctx, `SELECT ST_AsBinary(geom) FROM features WHERE layer = 'village_zones' AND id = $1`, zoneID).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("fences: no village zone with id %d", zoneID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fences: %w", err)
+	}
+	g, err := wkb.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("fences: zone %d: %w", zoneID, err)
+	}
+	p, ok := g.(orb.Polygon)
+	if !ok {
+		return nil, fmt.Errorf("fences: zone %d is a %T, want a polygon", zoneID, g)
+	}
+	return Leaks(ctx, pool, p, opt)
+}
+
+// Leaks finds the ways out of zone (lon/lat polygon; its outer ring is the
+// perimeter) along the stored streets layer that pass no stored gate. In
+// one transaction it nodes the streets near the zone together with the
+// perimeter (ST_Node), so every street piece is wholly inside or outside
+// and every crossing is a node; splits each crossing within GateRadius of
+// a gate in two, its inside pieces on one node and its outside pieces on
+// another, so that no path passes through a gate; and runs
+// pgr_connectedComponents on the graph. A component holding both inside and outside pieces leaks, at
+// each of its crossings. Leaks are in component, then position order.
+func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOptions) ([]Leak, error) {
+	if err := checkZone(zone); err != nil {
+		return nil, err
+	}
+	if opt.GateRadius < 0 || opt.Reach < 0 || math.IsNaN(opt.GateRadius) || math.IsNaN(opt.Reach) {
+		return nil, fmt.Errorf("fences: leak options %+v must be ≥ 0", opt)
+	}
+	if opt.GateRadius == 0 {
+		opt.GateRadius = 3
+	}
+	if opt.Reach == 0 {
+		opt.Reach = 300
+	}
+	zb, err := wkb.Marshal(orb.Polygon{zone[0]})
+	if err != nil {
+		return nil, fmt.Errorf("fences: %w", err)
+	}
+	// Reach in degrees, generous in longitude (cos 60° = 0.5 bounds the
+	// latitudes Hexward serves).
+	reachDeg := opt.Reach / 111_000 / 0.5
+	var out []Leak
+	// bandDeg (about 5 cm): street pieces within it of the perimeter are
+	// the perimeter itself, or slivers left by coordinate rounding where a
+	// lane ends at the wall; they are dropped.
+	const bandDeg = 5e-7
+	// splitOffset renumbers the outside side of a gated crossing.
+	const splitOffset = int64(1) << 40
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		steps := []struct {
+			sql  string
+			args []any
+		}{
+			{`CREATE TEMP TABLE leak_zone ON COMMIT DROP AS
+			  SELECT g, ST_ExteriorRing(g) AS ring, ST_Buffer(ST_ExteriorRing(g), $2) AS band
+			  FROM (SELECT ST_SetSRID(ST_GeomFromWKB($1), 4326) AS g) z`, []any{zb, bandDeg}},
+			{`CREATE TEMP TABLE leak_edges ON COMMIT DROP AS
+			  WITH pieces AS (
+			    SELECT (ST_Dump(ST_Node(ST_Collect(l.geom)))).geom AS g
+			    FROM (SELECT f.geom FROM features f, leak_zone z
+			          WHERE f.layer = 'streets' AND f.geom && ST_Expand(z.g, $1)
+			          UNION ALL SELECT ring FROM leak_zone) l)
+			  SELECT row_number() OVER () AS id, p.g AS geom,
+			         ST_Within(ST_LineInterpolatePoint(p.g, 0.5), z.g) AS inside,
+			         ST_Length(p.g::geography) AS len,
+			         0::bigint AS source, 0::bigint AS target
+			  FROM pieces p, leak_zone z
+			  WHERE ST_GeometryType(p.g) = 'ST_LineString' AND ST_NPoints(p.g) >= 2
+			    AND NOT ST_Covers(z.band, p.g)`, []any{reachDeg}},
+			{`CREATE TEMP TABLE leak_nodes ON COMMIT DROP AS
+			  SELECT row_number() OVER () AS id, ST_GeomFromWKB(k, 4326) AS geom, false AS crossing, false AS gated
+			  FROM (SELECT ST_AsBinary(ST_StartPoint(geom)) AS k FROM leak_edges
+			        UNION SELECT ST_AsBinary(ST_EndPoint(geom)) FROM leak_edges) q`, nil},
+			{`UPDATE leak_edges e SET source = n.id FROM leak_nodes n WHERE ST_AsBinary(ST_StartPoint(e.geom)) = ST_AsBinary(n.geom)`, nil},
+			{`UPDATE leak_edges e SET target = n.id FROM leak_nodes n WHERE ST_AsBinary(ST_EndPoint(e.geom)) = ST_AsBinary(n.geom)`, nil},
+			{`UPDATE leak_nodes n SET crossing = true FROM leak_zone z WHERE ST_DWithin(n.geom, z.ring, 1e-8)`, nil},
+			{`UPDATE leak_nodes n SET gated = true WHERE crossing AND EXISTS (
+			    SELECT 1 FROM features g WHERE g.layer = 'gates'
+			    AND ST_DWithin(g.geom::geography, n.geom::geography, $1))`, []any{opt.GateRadius}},
+			// a gate splits its crossing: the outside pieces get their own node
+			{`UPDATE leak_edges e SET source = e.source + $1 FROM leak_nodes n WHERE n.gated AND n.id = e.source AND NOT e.inside`, []any{splitOffset}},
+			{`UPDATE leak_edges e SET target = e.target + $1 FROM leak_nodes n WHERE n.gated AND n.id = e.target AND NOT e.inside`, []any{splitOffset}},
+		}
+		for _, s := range steps {
+			if _, err := tx.Exec(ctx, s.sql, s.args...); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `
+			WITH cc AS (
+			  SELECT component, node FROM pgr_connectedComponents(
+			    'SELECT id, source, target, 1.0::float8 AS cost, 1.0::float8 AS reverse_cost FROM leak_edges')),
+			comp AS (
+			  SELECT cc.component,
+			         sum(CASE WHEN e.inside THEN e.len ELSE 0 END) / 2 AS inside_m,
+			         bool_or(e.inside) AS has_in, bool_or(NOT e.inside) AS has_out
+			  FROM cc JOIN leak_edges e ON cc.node IN (e.source, e.target)
+			  GROUP BY cc.component)
+			SELECT c.component, c.inside_m, ST_X(n.geom), ST_Y(n.geom)
+			FROM comp c JOIN cc ON cc.component = c.component
+			JOIN leak_nodes n ON n.id = cc.node
+			WHERE c.has_in AND c.has_out AND n.crossing
+			  AND EXISTS (SELECT 1 FROM leak_edges e WHERE n.id IN (e.source, e.target) AND e.inside)
+			  AND EXISTS (SELECT 1 FROM leak_edges e WHERE n.id IN (e.source, e.target) AND NOT e.inside)
+			ORDER BY c.component, ST_X(n.geom), ST_Y(n.geom)`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l Leak
+			if err := rows.Scan(&l.Component, &l.InsideM, &l.Point[0], &l.Point[1]); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fences: leaks: %w", err)
+	}
+	return out, nil
+}
