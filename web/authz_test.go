@@ -36,6 +36,8 @@ func requestFor(pattern string, id int64) (method, path, body string) {
 			return "buildings.json"
 		case "{name}":
 			return "device"
+		case "{compound}":
+			return fmt.Sprint(id)
 		}
 		return "" // {$}
 	})
@@ -124,6 +126,14 @@ var matrix = map[string]string{
 	"GET /api/alerts/{id}/nearest-officers":      "admin operator",
 	"GET /api/officers/{id}/trail":               readers,
 	"GET /live":                                  readers,
+	"GET /api/analysis":                          readers,
+	"POST /api/analysis/run":                     editors,
+	"GET /api/analysis/figures":                  readers,
+	"GET /api/analysis/figures/{layer}/{id}":     readers,
+	"POST /api/analysis/whatif":                  editors,
+	"POST /api/analysis/suggest":                 editors,
+	"PUT /api/analysis/placards/{compound}":      editors,
+	"GET /api/analysis/frontages/incidents":      readers,
 	"GET /osmand":                                "officer device",
 	"POST /osmand":                               "officer device",
 	"POST /ingest/positions":                     "officer device",

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hexward/hexward/analysis"
 	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/readings"
@@ -45,6 +46,9 @@ type Config struct {
 	// the service without stopping it (the NATS bus, the MQTT ingest), by
 	// name: GET /healthz reports each.
 	Checks map[string]func() error
+	// Analysis answers the planners' questions (/api/analysis/…); nil:
+	// those routes answer 503.
+	Analysis *analysis.Engine
 }
 
 // Server is the HTTP API.
@@ -69,6 +73,7 @@ type Server struct {
 
 	readings *readings.Ingester // sensor readings, alert rules and lifecycle
 	checks   map[string]func() error
+	analysis *analysis.Engine
 
 	hub *live.Hub // the live stream
 }
@@ -103,7 +108,7 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.metrics = newMetrics(cfg.Registry)
-	s.checks = cfg.Checks
+	s.checks, s.analysis = cfg.Checks, cfg.Analysis
 	if s.readings = cfg.Readings; s.readings == nil {
 		s.readings = readings.New(cfg.Store, s.log)
 	}
@@ -177,6 +182,15 @@ func (s *Server) routes() []route {
 		{"GET /api/alerts/{id}/nearest-officers", auth.HandleAlerts, s.nearestOfficers}, // web/alerts.go
 		{"GET /api/officers/{id}/trail", auth.ReadMap, s.officerTrail},
 		{"GET /live", auth.ReadMap, s.live},
+
+		{"GET /api/analysis", auth.ReadMap, s.analysisInfo}, // web/analysis.go
+		{"POST /api/analysis/run", auth.RunAnalyses, s.analysisRun},
+		{"GET /api/analysis/figures", auth.ReadMap, s.analysisFigures},
+		{"GET /api/analysis/figures/{layer}/{id}", auth.ReadMap, s.analysisArea},
+		{"POST /api/analysis/whatif", auth.RunAnalyses, s.analysisWhatIf},
+		{"POST /api/analysis/suggest", auth.RunAnalyses, s.analysisSuggest},
+		{"PUT /api/analysis/placards/{compound}", auth.RunAnalyses, s.analysisPlacard},
+		{"GET /api/analysis/frontages/incidents", auth.ReadMap, s.analysisShopIncidents},
 
 		{"GET /osmand", auth.SendPositions, s.osmand}, // OsmAnd / Traccar Client; web/osmand.go
 		{"POST /osmand", auth.SendPositions, s.osmand},

@@ -18,6 +18,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
+	"github.com/hexward/hexward/analysis"
 	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/pgtest"
@@ -65,12 +66,13 @@ func sample(cat *layers.Catalogue) []layers.Feature {
 }
 
 type env struct {
-	url    string
-	srv    *web.Server
-	store  *layers.Store
-	eng    *tiles.Engine
-	mu     sync.Mutex
-	tokens map[string]string // API token per test user (named for its role)
+	url      string
+	srv      *web.Server
+	store    *layers.Store
+	eng      *tiles.Engine
+	mu       sync.Mutex
+	analysis *analysis.Engine
+	tokens   map[string]string // API token per test user (named for its role)
 }
 
 // newEnv serves the API over a real PostGIS holding the sample features,
@@ -123,7 +125,12 @@ func newEnvWith(t *testing.T, adjust func(*web.Config)) *env {
 		}
 		e.tokens[u.Name] = secret
 	}
-	cfg := web.Config{Store: store, Tiles: eng, Accounts: accounts, Audit: audit, MaxBody: 1 << 20, IngestRate: 10_000}
+	an, err := analysis.New(store, analysis.Options{Leaks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.analysis = an
+	cfg := web.Config{Store: store, Tiles: eng, Accounts: accounts, Audit: audit, MaxBody: 1 << 20, IngestRate: 10_000, Analysis: an}
 	if adjust != nil {
 		adjust(&cfg)
 	}

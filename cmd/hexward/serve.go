@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/hexward/hexward/analysis"
 	"github.com/hexward/hexward/auth"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/demo"
@@ -63,6 +64,16 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	warm := fs.Bool("warm", true, "render the tile pyramid z14-17 of the data area at start")
 	cacheMB := fs.Int64("tile-cache-mb", 1024, "tile cache size in MiB")
 	offlineEvery := fs.Duration("offline-check", 30*time.Second, "how often to look for sensors silent longer than their offline_after_s (0: never)")
+	escalateEvery := fs.Duration("escalation-check", 15*time.Second, "how often to escalate alerts not acknowledged within their severity's delay (0: never)")
+	escalation := readings.DefaultEscalation()
+	fs.Func("escalation", "escalation delays per severity and the most escalations of one alert (default "+escalation.String()+")",
+		func(v string) (err error) { escalation, err = readings.ParseEscalation(v); return err })
+	natsURL := fs.String("nats-url", os.Getenv("NATS_URL"), "NATS JetStream URL joining the nodes that share the database into one live stream (env NATS_URL); empty: one node")
+	nodeID := fs.String("node", os.Getenv("HEXWARD_NODE"), "this node's id on NATS (env HEXWARD_NODE; default hostname-pid)")
+	alertHooks := addHookFlags(fs) // --alert-webhook, --alert-mqtt-topic … (serve_outbox.go)
+	mqttURL := fs.String("mqtt-url", os.Getenv("MQTT_URL"), "MQTT broker to take readings and positions from, e.g. tcp://127.0.0.1:1883 (env MQTT_URL); empty: no MQTT ingest")
+	mqttClientID := fs.String("mqtt-client-id", "hexward-ingest", "MQTT client id of the ingest: the broker keeps its session (unacknowledged messages) under it")
+	analyseAtStart := fs.Bool("analyse", true, "run the planners' analyses at start (camera views, coverage, fences, frontages, grid, placards)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +84,11 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	defer d.Close()
 	cat := layers.Governance()
 	store := layers.NewStore(d.pool, cat)
+	nodes, err := startBus(ctx, log, store, *natsURL, *nodeID)
+	if err != nil {
+		return err
+	}
+	defer nodes.Close()
 	if *withDemo {
 		if err := loadDemoIfEmpty(ctx, log, store, *seed, *scale); err != nil {
 			return err
@@ -114,14 +130,44 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	nodes.Register(reg)
+	if err := alertHooks.start(ctx, log, d.pool, reg, mqttURL); err != nil {
+		return err
+	}
 	var origins []string
 	if *cors != "" {
 		origins = strings.Split(*cors, ",")
 	}
 	sensorRules := readings.New(store, log)
+	checks := map[string]func() error{}
+	if nodes != nil {
+		checks["nats"] = nodes.Healthy
+	}
+	stopMQTT, mqttCheck, err := startMQTT(ctx, log, *mqttURL, *mqttClientID, store, sensorRules, accounts, reg) // serve_mqtt.go
+	if err != nil {
+		return err
+	}
+	defer stopMQTT()
+	if mqttCheck != nil {
+		checks["mqtt"] = mqttCheck
+	}
+	analyses, err := analysis.New(store, analysis.Options{Leaks: true, Log: log})
+	if err != nil {
+		return err
+	}
 	api := web.New(web.Config{Store: store, Tiles: engine, Accounts: accounts, Audit: audit, Log: log,
-		MaxBody: *maxBody, Registry: reg, CORSOrigins: origins, LoginRate: *loginRate, IngestRate: *ingestRate, Readings: sensorRules})
+		MaxBody: *maxBody, Registry: reg, CORSOrigins: origins, LoginRate: *loginRate, IngestRate: *ingestRate, Readings: sensorRules,
+		Checks: checks, Analysis: analyses})
 	go sensorRules.RunOffline(ctx, *offlineEvery) // the sensor-offline rule; stops with ctx
+	_ = sensorRules.SetEscalation(escalation)     // valid: ParseEscalation checked it
+	go sensorRules.RunEscalation(ctx, *escalateEvery)
+	if *analyseAtStart {
+		go func() { // the result layers and figures; planners can rerun it (POST /api/analysis/run)
+			if _, err := analyses.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("running the analyses", "err", err)
+			}
+		}()
+	}
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,14 +17,20 @@ import (
 // startMQTT starts the MQTT ingest when url is set; the returned function
 // stops it (a no-op without MQTT).
 func startMQTT(ctx context.Context, log *slog.Logger, url, clientID string, store *layers.Store,
-	rules *readings.Ingester, accounts *auth.Accounts, reg prometheus.Registerer) (func(), error) {
+	rules *readings.Ingester, accounts *auth.Accounts, reg prometheus.Registerer) (stop func(), check func() error, err error) {
 	if url == "" {
-		return func() {}, nil
+		return func() {}, nil, nil
 	}
 	in, err := mqttingest.Start(ctx, mqttingest.Options{URL: url, ClientID: clientID, Readings: rules,
 		Positions: positions.New(store).SetAlerts(rules), Accounts: accounts, Log: log, Registry: reg})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return in.Close, nil
+	check = func() error {
+		if !in.Connected() {
+			return errors.New("not connected to the MQTT broker (reconnecting; devices' messages wait there)")
+		}
+		return nil
+	}
+	return in.Close, check, nil
 }
