@@ -22,8 +22,10 @@ package analysis
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"slices"
@@ -33,6 +35,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 	"github.com/uber/h3-go/v4"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hexward/hexward/grid"
 	"github.com/hexward/hexward/grid/manage"
@@ -101,6 +104,8 @@ type Engine struct {
 	index   map[areaKey]int
 	fronts  []frontages.Frontage
 	stats   RunStats
+
+	leakCache map[int64]leakEntry // by zone id: leaks and what they came from
 }
 
 type areaKey struct {
@@ -283,21 +288,6 @@ func (e *Engine) Run(ctx context.Context) (RunStats, error) {
 			}
 		}
 	}
-	for _, f := range in.of("subdistricts") {
-		blind, err := model.BlindSpots(f.Geometry, e.opt.Level)
-		if err != nil {
-			return st, fmt.Errorf("analysis: blind spots: %w", err)
-		}
-		code, _ := f.Props["code"].(string)
-		for _, p := range blind {
-			a := model.Frame.Area(p)
-			if a < 1 { // slivers of the raster
-				continue
-			}
-			out = append(out, layers.Feature{Layer: "blind_spots", Geometry: p,
-				Props: map[string]any{"level": e.opt.Level, "area_m2": round(a, 1), "area_code": code}})
-		}
-	}
 	step("coverage", t0)
 
 	// Walls, gates and leaks of the village zones.
@@ -310,13 +300,13 @@ func (e *Engine) Run(ctx context.Context) (RunStats, error) {
 	out = append(out, fences.GapFeatures(reps)...)
 	leaks := make([]int, len(zones))
 	if e.opt.Leaks {
+		found, err := e.leaks(ctx, zones, in.of("streets"), in.of("gates"))
+		if err != nil {
+			return st, err
+		}
 		for i, z := range zones {
-			ls, err := fences.LeaksForZone(ctx, e.store.Pool(), z.ID, fences.LeakOptions{})
-			if err != nil {
-				return st, fmt.Errorf("analysis: leaks of zone %d: %w", z.ID, err)
-			}
-			leaks[i] = len(ls)
-			for _, l := range ls {
+			leaks[i] = len(found[i])
+			for _, l := range found[i] {
 				out = append(out, layers.Feature{Layer: "leaks", Geometry: l.Point, Props: map[string]any{
 					"zone_id": z.ID, "zone_code": reps[i].ZoneCode, "component": l.Component, "inside_m": round(l.InsideM, 1)}})
 			}
@@ -374,6 +364,28 @@ func (e *Engine) Run(ctx context.Context) (RunStats, error) {
 	}
 	manage.AssignWorkers(stats, in.of("officers"), stored)
 	out = append(out, manage.CellFeatures(stats)...)
+	step("grid", t0)
+
+	// Blind spots, cut along the grid cells: a district's unseen alleys
+	// are one connected net, which as one polygon would be too large to
+	// draw or edit; per cell they are small and say whose they are.
+	t0 = time.Now()
+	for _, c := range stats {
+		blind, err := model.BlindSpots(grid.CellPolygon(c.Cell), e.opt.Level)
+		if err != nil {
+			return st, fmt.Errorf("analysis: blind spots: %w", err)
+		}
+		for _, p := range blind {
+			a := model.Frame.Area(p)
+			if a < 1 { // slivers of the raster
+				continue
+			}
+			out = append(out, layers.Feature{Layer: "blind_spots", Geometry: p,
+				Props: map[string]any{"level": e.opt.Level, "area_m2": round(a, 1), "area_code": c.AreaCode}})
+		}
+	}
+	step("blind_spots", t0)
+	t0 = time.Now()
 	var adminAreas []manage.Area
 	for _, l := range AreaLayers[:3] {
 		adminAreas = append(adminAreas, areasWithLevel(in.of(l), l)...)
@@ -382,7 +394,7 @@ func (e *Engine) Run(ctx context.Context) (RunStats, error) {
 	if err != nil {
 		return st, fmt.Errorf("analysis: roll-up: %w", err)
 	}
-	step("grid", t0)
+	step("rollup", t0)
 
 	// Figures of the areas: counts, enclosure, incidents; placards.
 	t0 = time.Now()
@@ -565,4 +577,83 @@ func nan() float64 { return math.NaN() }
 
 func sortIncidents(s []ShopIncidents) {
 	slices.SortStableFunc(s, func(a, b ShopIncidents) int { return b.Incidents - a.Incidents })
+}
+
+// leakReach is how far around a zone the leak search reads streets and
+// gates (fences.LeakOptions' default reach, plus the gate radius).
+const leakReach = 50 + 3
+
+// leakEntry is a zone's leaks, remembered with the key of what they were
+// computed from.
+type leakEntry struct {
+	key   uint64
+	leaks []fences.Leak
+}
+
+// leakKey identifies what a zone's leak search reads: the zone, and the
+// streets and gates near it, each by id and time of last change.
+func leakKey(z layers.Feature, near []layers.Feature) uint64 {
+	h := fnv.New64a()
+	var buf [16]byte
+	put := func(f layers.Feature) {
+		binary.LittleEndian.PutUint64(buf[:8], uint64(f.ID))
+		binary.LittleEndian.PutUint64(buf[8:], uint64(f.Updated.UnixNano()))
+		h.Write(buf[:])
+	}
+	put(z)
+	for _, f := range near {
+		put(f)
+	}
+	return h.Sum64()
+}
+
+// leaks runs the pgRouting leak search of each zone whose zone, streets or
+// gates changed since the last run (the others keep their leaks), a few
+// zones at a time (each is one transaction of its own in the database).
+func (e *Engine) leaks(ctx context.Context, zones, streets, gates []layers.Feature) ([][]fences.Leak, error) {
+	found := make([][]fences.Leak, len(zones))
+	keys := make([]uint64, len(zones))
+	e.mu.RLock()
+	cache := e.leakCache
+	e.mu.RUnlock()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(2, min(8, int(e.store.Pool().Config().MaxConns)/2)))
+	for i, z := range zones {
+		b := z.Geometry.Bound()
+		dLat := leakReach / 111_320.0
+		dLon := dLat / math.Max(0.1, math.Cos(b.Center()[1]*math.Pi/180))
+		b = orb.Bound{Min: orb.Point{b.Min[0] - dLon, b.Min[1] - dLat}, Max: orb.Point{b.Max[0] + dLon, b.Max[1] + dLat}}
+		var near []layers.Feature
+		for _, set := range [][]layers.Feature{streets, gates} {
+			for _, f := range set {
+				if f.Geometry.Bound().Intersects(b) {
+					near = append(near, f)
+				}
+			}
+		}
+		keys[i] = leakKey(z, near)
+		if c, ok := cache[z.ID]; ok && c.key == keys[i] {
+			found[i] = c.leaks
+			continue
+		}
+		g.Go(func() error {
+			ls, err := fences.LeaksForZone(gctx, e.store.Pool(), z.ID, fences.LeakOptions{})
+			if err != nil {
+				return fmt.Errorf("analysis: leaks of zone %d: %w", z.ID, err)
+			}
+			found[i] = ls
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	next := make(map[int64]leakEntry, len(zones))
+	for i, z := range zones {
+		next[z.ID] = leakEntry{keys[i], found[i]}
+	}
+	e.mu.Lock()
+	e.leakCache = next
+	e.mu.Unlock()
+	return found, nil
 }

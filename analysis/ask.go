@@ -285,3 +285,11 @@ func (e *Engine) FrontageIncidents(incidents []layers.Feature, maxDist float64) 
 	sortIncidents(out)
 	return out, at.Unattributed, nil
 }
+
+// Model returns the camera model of the last run (nil before it), for
+// measuring it (hexward bench analysis); it must not be changed.
+func (e *Engine) Model() *spatial.Model {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.model
+}

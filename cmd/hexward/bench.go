@@ -39,8 +39,11 @@ func bench(ctx context.Context, log *slog.Logger, args []string) error {
 	if len(args) > 0 && args[0] == "live" {
 		return benchLive(ctx, log, args[1:])
 	}
+	if len(args) > 0 && args[0] == "analysis" {
+		return benchAnalysis(ctx, log, args[1:])
+	}
 	if len(args) == 0 || args[0] != "tiles" {
-		return errors.New(`usage: hexward bench tiles|live [flags]`)
+		return errors.New(`usage: hexward bench tiles|live|analysis [flags]`)
 	}
 	return benchTiles(ctx, log, args[1:])
 }

@@ -18,8 +18,10 @@ type LeakOptions struct {
 	// of a gate passes that gate. Default 3.
 	GateRadius float64
 	// Reach (m): streets within this distance of the zone's bounding box
-	// make the graph; a path that leaves the zone and comes back further
-	// out than this is not seen. Default 300.
+	// make the graph. Every crossing of the perimeter joins an inside
+	// piece to an outside one, so a short reach finds every leak; a longer
+	// one only joins crossings whose outside pieces meet further out into
+	// one component. Default 50.
 	Reach float64
 }
 
@@ -73,15 +75,15 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 		opt.GateRadius = 3
 	}
 	if opt.Reach == 0 {
-		opt.Reach = 300
+		opt.Reach = 50
 	}
 	zb, err := wkb.Marshal(orb.Polygon{zone[0]})
 	if err != nil {
 		return nil, fmt.Errorf("fences: %w", err)
 	}
-	// Reach in degrees, generous in longitude (cos 60° = 0.5 bounds the
-	// latitudes Hexward serves).
-	reachDeg := opt.Reach / 111_000 / 0.5
+	// Reach in degrees of latitude and of longitude at the zone.
+	reachLat := opt.Reach / 111_320
+	reachLon := reachLat / math.Max(0.1, math.Cos(zone[0][0][1]*math.Pi/180))
 	var out []Leak
 	// bandDeg (about 5 cm): street pieces within it of the perimeter are
 	// the perimeter itself, or slivers left by coordinate rounding where a
@@ -101,7 +103,7 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 			  WITH pieces AS (
 			    SELECT (ST_Dump(ST_Node(ST_Collect(l.geom)))).geom AS g
 			    FROM (SELECT f.geom FROM features f, leak_zone z
-			          WHERE f.layer = 'streets' AND f.geom && ST_Expand(z.g, $1)
+			          WHERE f.layer = 'streets' AND f.geom && ST_Expand(z.g, $1, $2)
 			          UNION ALL SELECT ring FROM leak_zone) l)
 			  SELECT row_number() OVER () AS id, p.g AS geom,
 			         ST_Within(ST_LineInterpolatePoint(p.g, 0.5), z.g) AS inside,
@@ -109,13 +111,18 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 			         0::bigint AS source, 0::bigint AS target
 			  FROM pieces p, leak_zone z
 			  WHERE ST_GeometryType(p.g) = 'ST_LineString' AND ST_NPoints(p.g) >= 2
-			    AND NOT ST_Covers(z.band, p.g)`, []any{reachDeg}},
+			    AND NOT ST_Covers(z.band, p.g)`, []any{reachLon, reachLat}},
+			{`ALTER TABLE leak_edges ADD COLUMN sk bytea, ADD COLUMN tk bytea`, nil},
+			{`UPDATE leak_edges SET sk = ST_AsBinary(ST_StartPoint(geom)), tk = ST_AsBinary(ST_EndPoint(geom))`, nil},
 			{`CREATE TEMP TABLE leak_nodes ON COMMIT DROP AS
-			  SELECT row_number() OVER () AS id, ST_GeomFromWKB(k, 4326) AS geom, false AS crossing, false AS gated
-			  FROM (SELECT ST_AsBinary(ST_StartPoint(geom)) AS k FROM leak_edges
-			        UNION SELECT ST_AsBinary(ST_EndPoint(geom)) FROM leak_edges) q`, nil},
-			{`UPDATE leak_edges e SET source = n.id FROM leak_nodes n WHERE ST_AsBinary(ST_StartPoint(e.geom)) = ST_AsBinary(n.geom)`, nil},
-			{`UPDATE leak_edges e SET target = n.id FROM leak_nodes n WHERE ST_AsBinary(ST_EndPoint(e.geom)) = ST_AsBinary(n.geom)`, nil},
+			  SELECT row_number() OVER () AS id, k, ST_GeomFromWKB(k, 4326) AS geom, false AS crossing, false AS gated
+			  FROM (SELECT sk AS k FROM leak_edges UNION SELECT tk FROM leak_edges) q`, nil},
+			// Temporary tables have no statistics until analysed: without
+			// them the planner joins these by nested loops.
+			{`ANALYZE leak_edges`, nil},
+			{`ANALYZE leak_nodes`, nil},
+			{`UPDATE leak_edges e SET source = n.id FROM leak_nodes n WHERE e.sk = n.k`, nil},
+			{`UPDATE leak_edges e SET target = n.id FROM leak_nodes n WHERE e.tk = n.k`, nil},
 			{`UPDATE leak_nodes n SET crossing = true FROM leak_zone z WHERE ST_DWithin(n.geom, z.ring, 1e-8)`, nil},
 			{`UPDATE leak_nodes n SET gated = true WHERE crossing AND EXISTS (
 			    SELECT 1 FROM features g WHERE g.layer = 'gates'
@@ -133,18 +140,22 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 			WITH cc AS (
 			  SELECT component, node FROM pgr_connectedComponents(
 			    'SELECT id, source, target, 1.0::float8 AS cost, 1.0::float8 AS reverse_cost FROM leak_edges')),
+			ends AS ( -- each edge at each of its two nodes
+			  SELECT source AS node, inside, len FROM leak_edges
+			  UNION ALL SELECT target, inside, len FROM leak_edges),
+			at_node AS (
+			  SELECT node, bool_or(inside) AS has_in, bool_or(NOT inside) AS has_out FROM ends GROUP BY node),
 			comp AS (
 			  SELECT cc.component,
 			         sum(CASE WHEN e.inside THEN e.len ELSE 0 END) / 2 AS inside_m,
 			         bool_or(e.inside) AS has_in, bool_or(NOT e.inside) AS has_out
-			  FROM cc JOIN leak_edges e ON cc.node IN (e.source, e.target)
+			  FROM cc JOIN ends e ON e.node = cc.node
 			  GROUP BY cc.component)
 			SELECT c.component, c.inside_m, ST_X(n.geom), ST_Y(n.geom)
 			FROM comp c JOIN cc ON cc.component = c.component
 			JOIN leak_nodes n ON n.id = cc.node
-			WHERE c.has_in AND c.has_out AND n.crossing
-			  AND EXISTS (SELECT 1 FROM leak_edges e WHERE n.id IN (e.source, e.target) AND e.inside)
-			  AND EXISTS (SELECT 1 FROM leak_edges e WHERE n.id IN (e.source, e.target) AND NOT e.inside)
+			JOIN at_node a ON a.node = cc.node
+			WHERE c.has_in AND c.has_out AND n.crossing AND a.has_in AND a.has_out
 			ORDER BY c.component, ST_X(n.geom), ST_Y(n.geom)`)
 		if err != nil {
 			return err
