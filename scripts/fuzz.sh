@@ -31,6 +31,10 @@ targets=(
 	"./web FuzzDecodeReadings"
 	"./web/live FuzzParseSubscribe"
 	"./tiles FuzzTile"
+	"./layers/readings FuzzDecodeBatch"
+	"./layers/positions FuzzDecodeJSON"
+	"./ingest/mqttingest FuzzParseTopic"
+	"./bus FuzzDecode"
 )
 
 log=$(mktemp)
