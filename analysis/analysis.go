@@ -557,11 +557,12 @@ func round(v float64, digits int) float64 {
 	return math.Round(v*s) / s
 }
 
-// districtBound is the bound of the modelled public space and buildings.
+// districtBound is the bound of the subdistricts, buildings and streets:
+// where a hypothetical camera may stand.
 func districtBound(in input) orb.Bound {
 	var b orb.Bound
 	first := true
-	for _, l := range []string{"buildings", "streets"} {
+	for _, l := range []string{"subdistricts", "buildings", "streets"} {
 		for _, f := range in.of(l) {
 			if first {
 				b, first = f.Geometry.Bound(), false
