@@ -227,23 +227,5 @@ func (in *Ingester) escalateOne(ctx context.Context, e Escalation, id int64, now
 // RunEscalation checks for alerts to escalate every interval until ctx
 // ends; every <= 0 disables it.
 func (in *Ingester) RunEscalation(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := in.CheckEscalation(ctx, in.now())
-			switch {
-			case err != nil && ctx.Err() == nil:
-				in.log.Error("alert escalation", "err", err)
-			case n > 0:
-				in.log.Info("alerts escalated", "alerts", n)
-			}
-		}
-	}
+	in.periodically(ctx, every, in.CheckEscalation, "alert escalation", "alerts escalated", "alerts")
 }

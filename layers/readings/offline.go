@@ -98,8 +98,15 @@ func (in *Ingester) raiseOffline(ctx context.Context, sensor layers.Feature, las
 	})
 }
 
-// RunOffline checks for offline sensors every interval until ctx ends.
+// RunOffline checks for offline sensors every interval until ctx ends;
+// every <= 0 disables it.
 func (in *Ingester) RunOffline(ctx context.Context, every time.Duration) {
+	in.periodically(ctx, every, in.CheckOffline, "offline rule", "sensors offline", "sensors")
+}
+
+// periodically runs check every interval until ctx ends (every <= 0:
+// never), logging its errors and, when it did something, how much.
+func (in *Ingester) periodically(ctx context.Context, every time.Duration, check func(context.Context, time.Time) (int, error), what, did, unit string) {
 	if every <= 0 {
 		return
 	}
@@ -110,12 +117,12 @@ func (in *Ingester) RunOffline(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := in.CheckOffline(ctx, in.now())
+			n, err := check(ctx, in.now())
 			switch {
 			case err != nil && ctx.Err() == nil:
-				in.log.Error("offline rule", "err", err)
+				in.log.Error(what, "err", err)
 			case n > 0:
-				in.log.Info("sensors offline", "sensors", n)
+				in.log.Info(did, unit, n)
 			}
 		}
 	}
