@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
+	"github.com/hexward/hexward/internal/jsonerr"
 	"github.com/hexward/hexward/layers"
 )
 
@@ -30,15 +30,7 @@ func decodeBody(r *http.Request, v any) error {
 		return err // *http.MaxBytesError becomes 413
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return badRequest("malformed JSON at byte %d: %v", se.Offset, err)
-		case errors.As(err, &te):
-			return badRequest("JSON field %q: want %s, got %s", te.Field, te.Type, te.Value)
-		}
-		return badRequest("malformed JSON: %v", err)
+		return badRequest("%s", jsonerr.Problem(err))
 	}
 	return nil
 }

@@ -2,12 +2,13 @@ package positions
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hexward/hexward/internal/jsonerr"
 )
 
 // The JSON wire formats of positions, shared by every transport (HTTP POST
@@ -34,20 +35,6 @@ type DecodeError struct{ Problem string }
 func (e *DecodeError) Error() string { return e.Problem }
 
 func bad(format string, args ...any) error { return &DecodeError{fmt.Sprintf(format, args...)} }
-
-// jsonProblem says what is wrong with a document that encoding/json
-// refused.
-func jsonProblem(err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return bad("malformed JSON at byte %d: %v", se.Offset, err)
-	case errors.As(err, &te):
-		return bad("JSON field %q: want %s, got %s", te.Field, te.Type, te.Value)
-	}
-	return bad("malformed JSON: %v", err)
-}
 
 // DecodeJSON decodes either JSON format: a document with "positions" is a
 // batch, anything else Traccar Client's JSON.
@@ -78,7 +65,7 @@ func DecodeBatch(data []byte) ([]Position, error) {
 		} `json:"positions"`
 	}
 	if err := json.Unmarshal(data, &in); err != nil {
-		return nil, jsonProblem(err)
+		return nil, &DecodeError{jsonerr.Problem(err)}
 	}
 	if len(in.Positions) == 0 {
 		return nil, bad(`no positions: send {"positions": [{"ts", "lon", "lat", …}]}`)
@@ -130,7 +117,7 @@ func DecodeOsmAndJSON(data []byte) ([]Position, error) {
 		Location json.RawMessage `json:"location"`
 	}
 	if err := json.Unmarshal(data, &in); err != nil {
-		return nil, jsonProblem(err)
+		return nil, &DecodeError{jsonerr.Problem(err)}
 	}
 	if in.DeviceID == "" {
 		return nil, bad("missing device_id (the device id: this account's name)")

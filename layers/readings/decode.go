@@ -3,9 +3,10 @@ package readings
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hexward/hexward/internal/jsonerr"
 )
 
 // The wire format of a batch of readings, shared by every transport (the
@@ -28,7 +29,7 @@ func DecodeBatch(data []byte) ([]Reading, error) {
 		Readings []json.RawMessage `json:"readings"`
 	}
 	if err := json.Unmarshal(data, &in); err != nil {
-		return nil, &InputError{JSONProblem(err)}
+		return nil, &InputError{jsonerr.Problem(err)}
 	}
 	if in.Readings == nil {
 		return nil, &InputError{`body must be {"readings":[{"sensor":id,"ts":"RFC 3339","value":number}, …]}`}
@@ -57,18 +58,4 @@ func DecodeBatch(data []byte) ([]Reading, error) {
 		rs[i] = Reading{SensorID: *ir.Sensor, TS: ts, Value: *ir.Value}
 	}
 	return rs, nil
-}
-
-// JSONProblem says what is wrong with a document that encoding/json
-// refused.
-func JSONProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err)
-	case errors.As(err, &te):
-		return fmt.Sprintf("JSON field %q: want %s, got %s", te.Field, te.Type, te.Value)
-	}
-	return fmt.Sprintf("malformed JSON: %v", err)
 }
