@@ -104,6 +104,7 @@ type Engine struct {
 	index   map[areaKey]int
 	fronts  []frontages.Frontage
 	stats   RunStats
+	lastErr string // of the last run, "" when it succeeded
 
 	leakCache map[int64]leakEntry // by zone id: leaks and what they came from
 }
@@ -217,6 +218,25 @@ func (e *Engine) load(ctx context.Context) (input, error) {
 func (e *Engine) Run(ctx context.Context) (RunStats, error) {
 	e.running.Lock()
 	defer e.running.Unlock()
+	st, err := e.run(ctx)
+	e.mu.Lock()
+	e.lastErr = ""
+	if err != nil {
+		e.lastErr = err.Error()
+	}
+	e.mu.Unlock()
+	return st, err
+}
+
+// LastError is the error of the last run, "" when it succeeded (or none
+// ran yet): the results are then those of the run before.
+func (e *Engine) LastError() string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.lastErr
+}
+
+func (e *Engine) run(ctx context.Context) (RunStats, error) {
 	start := e.now()
 	st := RunStats{At: start, TookMS: map[string]float64{}, Features: map[string]int{}}
 	step := func(name string, t0 time.Time) {

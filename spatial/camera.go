@@ -24,8 +24,8 @@ const deg = math.Pi / 180
 // Level is a pixel-density level: the image has at least PxPerM pixels per
 // metre of target width within the level's range.
 type Level struct {
-	Name   string
-	PxPerM float64
+	Name   string  `json:"name"`
+	PxPerM float64 `json:"px_per_m"`
 }
 
 // Levels is a set of levels, in increasing pixel density.

@@ -54,7 +54,8 @@ func (s *Server) analysisInfo(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, jsonType, map[string]any{"levels": s.analysis.Levels(), "level": s.analysis.Level(),
-		"result_layers": analysis.ResultLayers, "area_layers": analysis.AreaLayers, "last_run": s.analysis.Stats()})
+		"result_layers": analysis.ResultLayers, "area_layers": analysis.AreaLayers, "last_run": s.analysis.Stats(),
+		"last_error": s.analysis.LastError()})
 	return nil
 }
 

@@ -62,6 +62,7 @@ describe('planner\'s panel', suiteOptions(), () => {
     for (;;) {
       info = await getJSON(`${base}/api/analysis`, planner);
       if (ran(info.last_run)) break;
+      if (info.last_error) throw new Error(`the analyses failed: ${info.last_error}`);
       if (Date.now() > deadline) throw new Error(`the analyses have not run after ${WAIT_S} s: ${JSON.stringify(info.last_run)}`);
       await new Promise((r) => setTimeout(r, 2000));
     }

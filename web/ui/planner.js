@@ -439,6 +439,11 @@ class PlannerView {
     }
     if (this.gone) return;
     this.info = info;
+    if (!ran(info.last_run) && info.last_error) { // the first run failed: say so rather than wait
+      this.fail(new Error(info.last_error));
+      this.pollTimer = setTimeout(() => this.poll(), POLL_MS * 5);
+      return;
+    }
     if (!ran(info.last_run)) {
       this.setState('computing');
       this.pollTimer = setTimeout(() => this.poll(), POLL_MS);
