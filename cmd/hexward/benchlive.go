@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paulmach/orb"
@@ -37,6 +38,7 @@ type liveConfig struct {
 	Writers  int           // goroutines writing through the store
 	Layer    string        // a point layer
 	Drain    time.Duration // longest wait after the last write for deliveries
+	Batch    int           // changes per transaction: 1 moves a feature (Store.Replace); more import new ones (Store.Import), removed after
 }
 
 // liveReport is what a run measured. Latency is receipt on a client minus
@@ -69,6 +71,7 @@ func benchLive(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.IntVar(&cfg.Writers, "writers", 16, "goroutines writing through the store (one change per transaction)")
 	fs.StringVar(&cfg.Layer, "layer", "gates", "point layer to subscribe to and write")
 	fs.DurationVar(&cfg.Drain, "drain", 10*time.Second, "longest wait for deliveries after the last write")
+	fs.IntVar(&cfg.Batch, "batch", 1, "changes per transaction: 1 moves a feature; N > 1 imports N new features at once (as an ingest batch commits many changes)")
 	natsURL := fs.String("nats-url", "", "NATS JetStream URL: write on one node, serve the clients from a second one joined over NATS (a stream of its own, deleted after)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,7 +103,11 @@ func benchLive(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("writes: one change per transaction (Store.Replace of a bench %s feature: moved, renamed), no batching\n", cfg.Layer)
+	if cfg.Batch > 1 {
+		fmt.Printf("writes: %d changes per transaction (Store.Import of new bench %s features)\n", cfg.Batch, cfg.Layer)
+	} else {
+		fmt.Printf("writes: one change per transaction (Store.Replace of a bench %s feature: moved, renamed), no batching\n", cfg.Layer)
+	}
 	fmt.Printf("clients connected: %d of %d\n", r.Connected, r.Clients)
 	fmt.Printf("changes committed: %d in %s = %.0f changes/s (target %.0f); commit p50 %s p99 %s\n",
 		r.Events, r.Elapsed.Round(time.Millisecond), r.EventRate, cfg.Rate, r.WriteP50.Round(10*time.Microsecond), r.WriteP99.Round(10*time.Microsecond))
@@ -359,7 +366,11 @@ func runLiveBench(ctx context.Context, log *slog.Logger, store, served *layers.S
 	var wg sync.WaitGroup
 	start := time.Now()
 	end := start.Add(cfg.Duration)
-	interval := float64(time.Second) / cfg.Rate
+	batch := max(1, cfg.Batch)
+	interval := float64(time.Second) * float64(batch) / cfg.Rate
+	if batch > 1 {
+		defer removeBenchImports(context.WithoutCancel(ctx), store, cfg.Layer)
+	}
 	for w := range cfg.Writers {
 		wg.Add(1)
 		go func() {
@@ -374,11 +385,22 @@ func runLiveBench(ctx context.Context, log *slog.Logger, store, served *layers.S
 				if d := time.Until(at); d > 0 {
 					time.Sleep(d)
 				}
-				f := mine[j%len(mine)]
-				f.Geometry = point(n)
-				f.Props = map[string]any{"name": "bench live " + strconv.FormatInt(n, 10)}
+				var err error
 				t0 := time.Now()
-				if _, err := store.Replace(ctx, f); err != nil {
+				if batch > 1 {
+					fs := make([]layers.Feature, batch)
+					for i := range fs {
+						k := n*int64(batch) + int64(i)
+						fs[i] = layers.Feature{Layer: cfg.Layer, Geometry: point(k), Props: map[string]any{"name": benchImportName + strconv.FormatInt(k, 10)}}
+					}
+					_, err = store.Import(ctx, layers.FromSlice(fs), nil)
+				} else {
+					f := mine[j%len(mine)]
+					f.Geometry = point(n)
+					f.Props = map[string]any{"name": "bench live " + strconv.FormatInt(n, 10)}
+					_, err = store.Replace(ctx, f)
+				}
+				if err != nil {
 					mu.Lock()
 					if writeErr == nil {
 						writeErr = err
@@ -388,7 +410,7 @@ func runLiveBench(ctx context.Context, log *slog.Logger, store, served *layers.S
 					return
 				}
 				writeLat[w] = append(writeLat[w], time.Since(t0))
-				events.Add(1)
+				events.Add(int64(batch))
 			}
 		}()
 	}
@@ -523,4 +545,36 @@ func gatherSum(reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// benchImportName starts the name of every feature a batched run imports.
+const benchImportName = "bench live batch "
+
+// removeBenchImports deletes, through the store, the features a batched
+// run imported.
+func removeBenchImports(ctx context.Context, store *layers.Store, layer string) {
+	rows, err := store.Pool().Query(ctx, `SELECT id FROM features WHERE layer = $1 AND starts_with(props->>'name', $2)`, layer, benchImportName)
+	if err != nil {
+		return
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int64)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range next {
+				_ = store.Delete(ctx, layer, id)
+			}
+		}()
+	}
+	for _, id := range ids {
+		next <- id
+	}
+	close(next)
+	wg.Wait()
 }
