@@ -3,7 +3,6 @@ package positions
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -165,55 +164,66 @@ type patrolState struct {
 
 // geofence evaluates the officer's positions stored after the newest
 // evaluated fix (or, for an officer never evaluated, from first on) in
-// tx, and stores states and events in it.
+// tx, which holds the officer's advisory lock, and stores states and
+// events in it. It opens the savepoint geofence first: on an error the
+// caller rolls back to it.
 func (s *Service) geofence(ctx context.Context, tx pgx.Tx, officer int64, first time.Time) (patrolState, error) {
 	var ps patrolState
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(officer)); err != nil {
-		return ps, err
-	}
-	after := first.Add(-time.Microsecond)
-	err := tx.QueryRow(ctx, `SELECT last_fix FROM geofence_cursor WHERE officer_id = $1`, officer).Scan(&after)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return ps, err
-	}
-	var patrolCode string
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(props->>'name', ''), COALESCE(props->>'patrol_zone', '') FROM features
-		WHERE layer = 'officers' AND id = $1`, officer).Scan(&ps.officer, &patrolCode); err != nil {
-		return ps, fmt.Errorf("officer %d: %w", officer, err)
-	}
+	// One round trip: the officer and their patrol zone, the states (zones
+	// deleted, or no longer geofences, have none) and the fixes.
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT geofence`)
+	b.Queue(`SELECT COALESCE(o.props->>'name', ''), COALESCE(o.props->>'patrol_zone', ''), z.layer, z.id
+		FROM features o LEFT JOIN LATERAL (
+			SELECT f.layer, f.id FROM features f
+			WHERE f.layer = ANY($2) AND o.props->>'patrol_zone' <> '' AND f.props->>'code' = o.props->>'patrol_zone'
+			ORDER BY array_position($2, f.layer), f.id LIMIT 1) z ON true
+		WHERE o.layer = 'officers' AND o.id = $1`, officer, GeofenceLayers)
+	b.Queue(`DELETE FROM geofence_state s WHERE officer_id = $1 AND (NOT zone_layer = ANY($2)
+		OR NOT EXISTS (SELECT 1 FROM features f WHERE f.layer = s.zone_layer AND f.id = s.zone_id))`, officer, GeofenceLayers)
+	b.Queue(`SELECT zone_layer, zone_id, zone_code, inside, since, dwell_done FROM geofence_state WHERE officer_id = $1`, officer)
+	b.Queue(fixesSQL, officer, first.Add(-time.Microsecond), s.buffer, GeofenceLayers)
+	br := tx.SendBatch(ctx, b)
 	var patrol zoneKey
-	if patrolCode != "" {
-		err := tx.QueryRow(ctx, `SELECT layer, id FROM features WHERE layer = ANY($1) AND props->>'code' = $2
-			ORDER BY array_position($1, layer), id LIMIT 1`, GeofenceLayers, patrolCode).Scan(&patrol.layer, &patrol.id)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-		case err != nil:
-			return ps, err
-		default:
-			ps.code = patrolCode
-		}
-	}
-	// Zones deleted, or no longer geofences, have no state.
-	if _, err := tx.Exec(ctx, `DELETE FROM geofence_state s WHERE officer_id = $1 AND (NOT zone_layer = ANY($2)
-		OR NOT EXISTS (SELECT 1 FROM features f WHERE f.layer = s.zone_layer AND f.id = s.zone_id))`, officer, GeofenceLayers); err != nil {
-		return ps, err
-	}
 	states := map[zoneKey]*fence{}
-	rows, err := tx.Query(ctx, `SELECT zone_layer, zone_id, zone_code, inside, since, dwell_done FROM geofence_state WHERE officer_id = $1`, officer)
-	if err != nil {
-		return ps, err
+	fixes, err := func() ([]fix, error) {
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+		var patrolCode string
+		var zLayer *string
+		var zID *int64
+		if err := br.QueryRow().Scan(&ps.officer, &patrolCode, &zLayer, &zID); err != nil {
+			return nil, fmt.Errorf("officer %d: %w", officer, err)
+		}
+		if zLayer != nil && zID != nil {
+			patrol, ps.code = zoneKey{*zLayer, *zID}, patrolCode
+		}
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		var k zoneKey
+		var f fence
+		if _, err := pgx.ForEachRow(rows, []any{&k.layer, &k.id, &f.code, &f.inside, &f.since, &f.dwellDone}, func() error {
+			st := f
+			states[k] = &st
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		rows, err = br.Query()
+		if err != nil {
+			return nil, err
+		}
+		return scanFixes(rows)
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
-	var k zoneKey
-	var f fence
-	if _, err := pgx.ForEachRow(rows, []any{&k.layer, &k.id, &f.code, &f.inside, &f.since, &f.dwellDone}, func() error {
-		st := f
-		states[k] = &st
-		return nil
-	}); err != nil {
-		return ps, err
-	}
-
-	fixes, err := s.fixes(ctx, tx, officer, after)
 	if err != nil || len(fixes) == 0 {
 		ps.patrolFrom(states[patrol])
 		return ps, err
@@ -283,28 +293,31 @@ func (ps *patrolState) patrolFrom(st *fence) {
 	}
 }
 
-// fixes reads the officer's positions after after, in time order, each
-// with the zones within its hysteresis distance and their signed
-// distances. The index on the stored EPSG:3857 copy finds the candidates
-// (a mercator metre is cos(lat) ground metres; the margin covers the
-// ellipsoid); the geodesic distance decides.
-func (s *Service) fixes(ctx context.Context, tx pgx.Tx, officer int64, after time.Time) ([]fix, error) {
-	rows, err := tx.Query(ctx, `WITH fx AS (
-			SELECT ts, lon, lat, GREATEST($3::float8, COALESCE(accuracy, 0)) AS r,
+// fixesSQL reads the officer ($1) positions after the newest fix
+// evaluated (or, for an officer never evaluated, after $2), in time order,
+// each with the zones (of layers $4) within its hysteresis distance (r,
+// at least $3) and their signed distances. The zones near any fix of the
+// batch are found once, by the index on the stored EPSG:3857 copy (a
+// mercator metre is cos(lat) ground metres; the margin covers the
+// ellipsoid), then matched to each fix; the geodesic distance decides.
+const fixesSQL = `WITH fx AS MATERIALIZED (
+		SELECT ts, lon, lat, r, p, ST_Transform(p, 3857) AS p3857, r * 1.05 / cos(radians(lat)) + 1 AS m
+		FROM (SELECT ts, lon, lat, GREATEST($3::float8, COALESCE(accuracy, 0)) AS r,
 				ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS p
-			FROM positions WHERE officer_id = $1 AND ts > $2)
-		SELECT fx.ts, fx.lon, fx.lat, fx.r, z.layer, z.id, z.code, z.d
-		FROM fx LEFT JOIN LATERAL (
-			SELECT f.layer, f.id, COALESCE(f.props->>'code', '') AS code,
-				CASE WHEN ST_Intersects(f.geom, fx.p) THEN -1 ELSE 1 END
-					* ST_Distance(ST_Boundary(f.geom)::geography, fx.p::geography) AS d
-			FROM features f
-			WHERE f.layer = ANY($4) AND ST_DWithin(f.geom3857, ST_Transform(fx.p, 3857), fx.r * 1.05 / cos(radians(fx.lat)) + 1)
-		) z ON true
-		ORDER BY fx.ts`, officer, after, s.buffer, GeofenceLayers)
-	if err != nil {
-		return nil, err
-	}
+			FROM positions WHERE officer_id = $1
+				AND ts > COALESCE((SELECT last_fix FROM geofence_cursor WHERE officer_id = $1), $2)) q),
+	ext AS (SELECT ST_SetSRID(ST_Expand(ST_Extent(p3857), max(m))::geometry, 3857) AS b FROM fx),
+	z AS MATERIALIZED (
+		SELECT f.layer, f.id, COALESCE(f.props->>'code', '') AS code, f.geom, f.geom3857
+		FROM features f, ext WHERE f.layer = ANY($4) AND f.geom3857 && ext.b)
+	SELECT fx.ts, fx.lon, fx.lat, fx.r, z.layer, z.id, z.code,
+		CASE WHEN ST_Intersects(z.geom, fx.p) THEN -1 ELSE 1 END
+			* ST_Distance(ST_Boundary(z.geom)::geography, fx.p::geography) AS d
+	FROM fx LEFT JOIN z ON ST_DWithin(z.geom3857, fx.p3857, fx.m)
+	ORDER BY fx.ts`
+
+// scanFixes reads the rows of fixesSQL: a fix per time with its zones.
+func scanFixes(rows pgx.Rows) ([]fix, error) {
 	var out []fix
 	var (
 		ts          time.Time
@@ -313,11 +326,14 @@ func (s *Service) fixes(ctx context.Context, tx pgx.Tx, officer int64, after tim
 		id          *int64
 		d           *float64
 	)
-	_, err = pgx.ForEachRow(rows, []any{&ts, &lon, &lat, &r, &layer, &id, &code, &d}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&ts, &lon, &lat, &r, &layer, &id, &code, &d}, func() error {
 		if len(out) == 0 || !out[len(out)-1].ts.Equal(ts) {
-			out = append(out, fix{ts: ts, lon: lon, lat: lat, r: r, near: map[zoneKey]nearby{}})
+			out = append(out, fix{ts: ts, lon: lon, lat: lat, r: r})
 		}
 		if layer != nil && d != nil {
+			if out[len(out)-1].near == nil {
+				out[len(out)-1].near = map[zoneKey]nearby{}
+			}
 			out[len(out)-1].near[zoneKey{*layer, *id}] = nearby{code: *code, d: *d}
 		}
 		return nil
@@ -333,26 +349,38 @@ func saveFences(ctx context.Context, tx pgx.Tx, officer int64, states map[zoneKe
 		layers, ids, codes = append(layers, k.layer), append(ids, k.id), append(codes, st.code)
 		inside, since, dwell = append(inside, st.inside), append(since, st.since), append(dwell, st.dwellDone)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO geofence_state AS s (officer_id, zone_layer, zone_id, zone_code, inside, since, dwell_done, last_fix)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO geofence_state AS s (officer_id, zone_layer, zone_id, zone_code, inside, since, dwell_done, last_fix)
 		SELECT $1, l, i, c, ins, sn, dw, $8 FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bool[], $6::timestamptz[], $7::bool[]) AS u(l, i, c, ins, sn, dw)
 		ON CONFLICT (officer_id, zone_layer, zone_id) DO UPDATE SET zone_code = EXCLUDED.zone_code, inside = EXCLUDED.inside,
 			since = EXCLUDED.since, dwell_done = EXCLUDED.dwell_done, last_fix = EXCLUDED.last_fix`,
-		officer, layers, ids, codes, inside, since, dwell, last); err != nil {
-		return fmt.Errorf("geofence state: %w", err)
-	}
+		officer, layers, ids, codes, inside, since, dwell, last)
 	if len(evs) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"geofence_events"},
-			[]string{"officer_id", "zone_layer", "zone_id", "zone_code", "event", "at", "lon", "lat"},
-			pgx.CopyFromSlice(len(evs), func(i int) ([]any, error) {
-				e := &evs[i]
-				return []any{e.Officer, e.ZoneLayer, e.ZoneID, e.ZoneCode, e.Event, e.At, e.Lon, e.Lat}, nil
-			})); err != nil {
-			return fmt.Errorf("geofence events: %w", err)
+		zl, zi, zc, ev := make([]string, len(evs)), make([]int64, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+		at, lon, lat := make([]time.Time, len(evs)), make([]float64, len(evs)), make([]float64, len(evs))
+		for i, e := range evs {
+			zl[i], zi[i], zc[i], ev[i], at[i], lon[i], lat[i] = e.ZoneLayer, e.ZoneID, e.ZoneCode, e.Event, e.At, e.Lon, e.Lat
+		}
+		// WITH ORDINALITY: the ids follow the events' order.
+		b.Queue(`INSERT INTO geofence_events (officer_id, zone_layer, zone_id, zone_code, event, at, lon, lat)
+			SELECT $1, l, i, c, e, a, x, y FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::float8[], $8::float8[])
+				WITH ORDINALITY AS u(l, i, c, e, a, x, y, n) ORDER BY n`,
+			officer, zl, zi, zc, ev, at, lon, lat)
+	}
+	b.Queue(`INSERT INTO geofence_cursor (officer_id, last_fix) VALUES ($1, $2)
+		ON CONFLICT (officer_id) DO UPDATE SET last_fix = EXCLUDED.last_fix`, officer, last)
+	br := tx.SendBatch(ctx, b)
+	for i := range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			what := map[bool]string{true: "geofence state", false: "geofence events"}[i == 0]
+			if i == b.Len()-1 {
+				what = "geofence cursor"
+			}
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO geofence_cursor (officer_id, last_fix) VALUES ($1, $2)
-		ON CONFLICT (officer_id) DO UPDATE SET last_fix = EXCLUDED.last_fix`, officer, last)
-	return err
+	return br.Close()
 }
 
 // syncPatrolAlert raises or clears the officer's patrol-zone alert as the

@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/paulmach/orb"
 
 	"github.com/hexward/hexward/layers"
@@ -269,46 +271,112 @@ func (s *Service) foreign(ctx context.Context, index int, device string) error {
 	return fmt.Errorf("position %d names device %q: %w", index, device, ErrNotYours)
 }
 
-// insert appends the batch: COPY into a temporary table, then one INSERT
-// … ON CONFLICT DO NOTHING, in one transaction. It returns how many rows
-// were new. The geofences evaluate the new positions in the same
-// transaction, in a savepoint: when they fail (fenceErr), the positions
-// are stored all the same and evaluated with the officer's next batch.
+// insert appends the batch in one transaction and returns how many rows
+// were new. It holds the officer's advisory lock (the only writer of the
+// officer's positions takes it), so when the batch repeats no fix time and
+// no stored position of the officer falls in its time range, it is copied
+// straight into positions; otherwise it goes through a temporary table and
+// one INSERT … ON CONFLICT DO NOTHING. The geofences evaluate the new
+// positions in the same transaction, in a savepoint: when they fail
+// (fenceErr), the positions are stored all the same and evaluated with the
+// officer's next batch.
 func (s *Service) insert(ctx context.Context, officer int64, ps []Position) (_ int, fences patrolState, fenceErr error, _ error) {
+	first := ps[0].Time
+	for _, p := range ps {
+		if p.Time.Before(first) {
+			first = p.Time
+		}
+	}
+	direct := distinctTimes(ps)
+	for {
+		n, fences, fenceErr, err := s.insertTx(ctx, officer, ps, first, direct)
+		var pe *pgconn.PgError
+		if direct && errors.As(err, &pe) && pe.Code == "23505" {
+			direct = false // not expected under the lock; the safe way
+			continue
+		}
+		return n, fences, fenceErr, err
+	}
+}
+
+func (s *Service) insertTx(ctx context.Context, officer int64, ps []Position, first time.Time, direct bool) (_ int, fences patrolState, fenceErr error, _ error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, s.store.Pool(), func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS positions_in (
-			officer_id bigint, ts timestamptz, lon double precision, lat double precision,
-			speed double precision, bearing double precision, altitude double precision,
-			accuracy double precision, battery double precision, attrs jsonb) ON COMMIT DELETE ROWS`); err != nil {
-			return err
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"positions_in"}, copyCols, rowsOf(officer, ps)); err != nil {
-			return fmt.Errorf("copying positions: %w", err)
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO positions (officer_id, ts, lon, lat, speed, bearing, altitude, accuracy, battery, attrs)
-			SELECT officer_id, ts, lon, lat, speed, bearing, altitude, accuracy, battery, attrs FROM positions_in
-			ON CONFLICT (officer_id, ts) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		n = tag.RowsAffected()
-		first := ps[0].Time
-		for _, p := range ps {
-			if p.Time.Before(first) {
-				first = p.Time
+		if direct {
+			last := ps[0].Time
+			for _, p := range ps {
+				if p.Time.After(last) {
+					last = p.Time
+				}
 			}
-		}
-		sp, err := tx.Begin(ctx)
-		if err != nil {
+			// Two statements in one round trip: the check's snapshot is
+			// taken after the lock is held.
+			b := &pgx.Batch{}
+			b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockKey(officer))
+			b.Queue(`SELECT EXISTS (SELECT 1 FROM positions WHERE officer_id = $1 AND ts BETWEEN $2 AND $3)`, officer, first, last)
+			br := tx.SendBatch(ctx, b)
+			_, err := br.Exec()
+			if err == nil {
+				var overlap bool
+				if err = br.QueryRow().Scan(&overlap); err == nil {
+					direct = !overlap
+				}
+			}
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(officer)); err != nil {
 			return err
 		}
-		if fences, fenceErr = s.geofence(ctx, sp, officer, first); fenceErr != nil {
-			return sp.Rollback(ctx)
+		if direct {
+			var err error
+			if n, err = tx.CopyFrom(ctx, pgx.Identifier{"positions"}, copyCols, rowsOf(officer, ps)); err != nil {
+				return fmt.Errorf("copying positions: %w", err)
+			}
+		} else {
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS positions_in (
+				officer_id bigint, ts timestamptz, lon double precision, lat double precision,
+				speed double precision, bearing double precision, altitude double precision,
+				accuracy double precision, battery double precision, attrs jsonb) ON COMMIT DELETE ROWS`); err != nil {
+				return err
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"positions_in"}, copyCols, rowsOf(officer, ps)); err != nil {
+				return fmt.Errorf("copying positions: %w", err)
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO positions (officer_id, ts, lon, lat, speed, bearing, altitude, accuracy, battery, attrs)
+				SELECT officer_id, ts, lon, lat, speed, bearing, altitude, accuracy, battery, attrs FROM positions_in
+				ON CONFLICT (officer_id, ts) DO NOTHING`)
+			if err != nil {
+				return err
+			}
+			n = tag.RowsAffected()
 		}
-		return sp.Commit(ctx)
+		if fences, fenceErr = s.geofence(ctx, tx, officer, first); fenceErr != nil {
+			_, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT geofence`)
+			return err
+		}
+		return nil
 	})
 	return int(n), fences, fenceErr, err
+}
+
+// distinctTimes says whether no two positions have the same fix time as
+// stored (to the microsecond).
+func distinctTimes(ps []Position) bool {
+	us := make([]int64, len(ps))
+	for i := range ps {
+		us[i] = ps[i].Time.UnixMicro()
+	}
+	slices.Sort(us)
+	for i := 1; i < len(us); i++ {
+		if us[i] == us[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 var copyCols = []string{"officer_id", "ts", "lon", "lat", "speed", "bearing", "altitude", "accuracy", "battery", "attrs"}
@@ -336,14 +404,26 @@ func rowsOf(officer int64, ps []Position) pgx.CopyFromSource {
 func (s *Service) moveMarker(ctx context.Context, officer int64, p Position) (bool, error) {
 	moved := false
 	err := pgx.BeginFunc(ctx, s.store.Pool(), func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(officer)); err != nil {
+		// One round trip; the read's snapshot is taken after the lock is held.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockKey(officer))
+		b.Queue(`SELECT props->'fix_time' FROM features WHERE layer = 'officers' AND id = $1`, officer)
+		br := tx.SendBatch(ctx, b)
+		var fixTime any
+		_, err := br.Exec()
+		if err == nil {
+			err = br.QueryRow().Scan(&fixTime)
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return layers.ErrNotFound
+		case err != nil:
 			return err
 		}
-		f, err := s.store.Get(ctx, "officers", officer)
-		if err != nil {
-			return err
-		}
-		if s, ok := f.Props["fix_time"].(string); ok {
+		if s, ok := fixTime.(string); ok {
 			if t, err := time.Parse(time.RFC3339, s); err == nil && !p.Time.After(t) {
 				return nil
 			}

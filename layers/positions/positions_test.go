@@ -170,6 +170,25 @@ func TestAppendIsIdempotent(t *testing.T) {
 	}
 }
 
+// A fresh batch repeating a fix time (to the microsecond stored) stores
+// it once, as a batch overlapping stored positions does.
+func TestAppendDuplicatesWithinAFreshBatch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ps := walk(t0, 5, time.Second)
+	ps = append(ps, ps[2])
+	late := ps[4]
+	late.Time = late.Time.Add(500 * time.Nanosecond)
+	ps = append(ps, late)
+	res, err := e.svc.Append(ctx, "phone-a", ps)
+	if err != nil || res.Accepted != 5 || res.Duplicates != 2 || !res.Moved {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n := e.stored(t, e.alice); n != 5 {
+		t.Fatalf("%d stored, want 5", n)
+	}
+}
+
 func TestAppendStoresWhatWasSent(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -370,9 +389,10 @@ func TestSimplifyKeepsOriginalVertices(t *testing.T) {
 // a few minutes buffered offline sends, or an ingest node groups.
 const benchBatch = 1000
 
-// BenchmarkAppend measures committed positions/s through Append (copy into
-// a temporary table, insert with conflict check, marker update through the
-// store), beside a plain CopyFrom of the same rows into positions.
+// BenchmarkAppend measures committed positions/s through Append (duplicate
+// check and copy under the officer's lock, geofences, marker update
+// through the store), beside a plain CopyFrom of the same rows into
+// positions.
 func BenchmarkAppend(b *testing.B) {
 	e := newEnv(b)
 	ctx := context.Background()

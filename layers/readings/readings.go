@@ -114,21 +114,31 @@ func (in *Ingester) Ingest(ctx context.Context, device string, rs []Reading) (ac
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 
+	whole := false // stored by the copy: no reading was a duplicate
 	err = pgx.BeginFunc(ctx, in.store.Pool(), func(tx pgx.Tx) error {
+		// One round trip: the sensors' owners, and the savepoint that the
+		// copy below may roll back to.
 		owner := make(map[int64]string, len(ids))
-		rows, err := tx.Query(ctx, `SELECT id, COALESCE(props->>'device', '') FROM features WHERE layer = 'sensors' AND id = ANY($1)`, ids)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT id, COALESCE(props->>'device', '') FROM features WHERE layer = 'sensors' AND id = ANY($1)`, ids)
+		b.Queue(`SAVEPOINT copy_in`)
+		br := tx.SendBatch(ctx, b)
+		rows, err := br.Query()
+		if err == nil {
 			var id int64
 			var dev string
-			if err := rows.Scan(&id, &dev); err != nil {
-				return err
-			}
-			owner[id] = dev
+			_, err = pgx.ForEachRow(rows, []any{&id, &dev}, func() error {
+				owner[id] = dev
+				return nil
+			})
 		}
-		if err := rows.Err(); err != nil {
+		if err == nil {
+			_, err = br.Exec()
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return err
 		}
 		for i, r := range rs {
@@ -145,7 +155,7 @@ func (in *Ingester) Ingest(ctx context.Context, device string, rs []Reading) (ac
 		// key and is inserted again skipping duplicates.
 		n, err := copyIn(ctx, tx, rs, now)
 		if err == nil {
-			accepted = int(n)
+			accepted, whole = int(n), true
 			return nil
 		}
 		var pe *pgconn.PgError
@@ -172,24 +182,27 @@ func (in *Ingester) Ingest(ctx context.Context, device string, rs []Reading) (ac
 	// The readings are committed: the rules run even if the caller goes.
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := in.evaluate(ectx, ids, now); err != nil {
+	var batch []Reading
+	if whole {
+		batch = rs
+	}
+	if err := in.evaluate(ectx, ids, now, batch); err != nil {
 		in.log.Error("alert rules", "sensors", len(ids), "err", err)
 	}
 	return accepted, duplicates, nil
 }
 
-// copyIn copies rs into readings in a savepoint of tx, so that a failure
-// leaves tx usable.
+// copyIn copies rs into readings after the savepoint copy_in of tx, so
+// that a failure leaves tx usable (the savepoint is left open: the
+// transaction's commit keeps what it holds).
 func copyIn(ctx context.Context, tx pgx.Tx, rs []Reading, received time.Time) (int64, error) {
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n, err := sp.CopyFrom(ctx, pgx.Identifier{"readings"}, []string{"sensor_id", "ts", "value", "received"},
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"readings"}, []string{"sensor_id", "ts", "value", "received"},
 		pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) { return []any{rs[i].SensorID, rs[i].TS, rs[i].Value, received}, nil }))
 	if err != nil {
-		_ = sp.Rollback(ctx)
+		if _, rerr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT copy_in`); rerr != nil {
+			return 0, fmt.Errorf("%v; rolling back the copy: %w", err, rerr)
+		}
 		return 0, err
 	}
-	return n, sp.Commit(ctx)
+	return n, nil
 }

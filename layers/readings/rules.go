@@ -3,6 +3,7 @@ package readings
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -186,12 +187,22 @@ func saveStates(ctx context.Context, tx pgx.Tx, sts []*state) error {
 	return err
 }
 
+// freshSQL reads, per sensor of $1, the readings after the last one it
+// evaluated, in time order: a range scan of the primary key after last_ts.
+const freshSQL = `SELECT s.sensor_id, r.ts, r.value FROM sensor_state s
+	CROSS JOIN LATERAL (SELECT ts, value FROM readings r WHERE r.sensor_id = s.sensor_id
+		AND r.ts > COALESCE(s.last_ts, '-infinity') ORDER BY ts) r
+	WHERE s.sensor_id = ANY($1) ORDER BY s.sensor_id, r.ts`
+
 // evaluate runs the rules on the readings of sensors ids newer than the
 // last one each sensor evaluated, in time order, holding the sensors'
 // state rows locked (so nodes and requests evaluate a sensor one at a
 // time). A failure rolls the state back: the readings are evaluated again
-// next time.
-func (in *Ingester) evaluate(ctx context.Context, ids []int64, seen time.Time) error {
+// next time. batch, when not nil, is a batch just stored whole (no
+// duplicates): a sensor whose stored readings after its last evaluated
+// one are as many as the batch has is evaluated on the batch's, without
+// reading them back.
+func (in *Ingester) evaluate(ctx context.Context, ids []int64, seen time.Time, batch []Reading) error {
 	select {
 	case in.sem <- struct{}{}:
 		defer func() { <-in.sem }()
@@ -199,33 +210,60 @@ func (in *Ingester) evaluate(ctx context.Context, ids []int64, seen time.Time) e
 		return ctx.Err()
 	}
 	return pgx.BeginFunc(ctx, in.store.Pool(), func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO sensor_state (sensor_id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING`, ids); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT `+stateCols+` FROM sensor_state WHERE sensor_id = ANY($1) ORDER BY sensor_id FOR UPDATE`, ids)
-		if err != nil {
-			return err
-		}
-		sts, err := scanStates(rows)
-		if err != nil {
-			return err
-		}
-		// Per sensor, a range scan of the primary key after last_ts.
-		rows, err = tx.Query(ctx, `SELECT s.sensor_id, r.ts, r.value FROM sensor_state s
-			CROSS JOIN LATERAL (SELECT ts, value FROM readings r WHERE r.sensor_id = s.sensor_id
-				AND r.ts > COALESCE(s.last_ts, '-infinity') ORDER BY ts) r
-			WHERE s.sensor_id = ANY($1) ORDER BY s.sensor_id, r.ts`, ids)
-		if err != nil {
-			return err
+		// One round trip: the state rows made and locked, then the
+		// readings to evaluate (or, with a batch, how many there are).
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO sensor_state (sensor_id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING`, ids)
+		b.Queue(`SELECT `+stateCols+` FROM sensor_state WHERE sensor_id = ANY($1) ORDER BY sensor_id FOR UPDATE`, ids)
+		if batch == nil {
+			b.Queue(freshSQL, ids)
+		} else {
+			b.Queue(`SELECT s.sensor_id, (SELECT count(*) FROM readings r WHERE r.sensor_id = s.sensor_id
+				AND r.ts > COALESCE(s.last_ts, '-infinity')) FROM sensor_state s WHERE s.sensor_id = ANY($1)`, ids)
 		}
 		fresh := map[int64][]Reading{}
-		var r Reading
-		_, err = pgx.ForEachRow(rows, []any{&r.SensorID, &r.TS, &r.Value}, func() error {
-			fresh[r.SensorID] = append(fresh[r.SensorID], r)
-			return nil
-		})
+		stored := map[int64]int64{}
+		br := tx.SendBatch(ctx, b)
+		sts, err := func() ([]*state, error) {
+			if _, err := br.Exec(); err != nil {
+				return nil, err
+			}
+			rows, err := br.Query()
+			if err != nil {
+				return nil, err
+			}
+			sts, err := scanStates(rows)
+			if err != nil {
+				return nil, err
+			}
+			if rows, err = br.Query(); err != nil {
+				return nil, err
+			}
+			if batch != nil {
+				var id, n int64
+				_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+					stored[id] = n
+					return nil
+				})
+				return sts, err
+			}
+			var r Reading
+			_, err = pgx.ForEachRow(rows, []any{&r.SensorID, &r.TS, &r.Value}, func() error {
+				fresh[r.SensorID] = append(fresh[r.SensorID], r)
+				return nil
+			})
+			return sts, err
+		}()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return err
+		}
+		if batch != nil {
+			if fresh, err = freshOf(ctx, tx, sts, stored, batch); err != nil {
+				return err
+			}
 		}
 		sensors, err := in.store.Features(ctx, "sensors", ids)
 		if err != nil {
@@ -337,4 +375,46 @@ func (in *Ingester) setStatus(ctx context.Context, sensor layers.Feature, status
 
 func systemCtx(ctx context.Context) context.Context {
 	return layers.WithActor(ctx, layers.Actor{User: SystemActor, Role: "system"})
+}
+
+// freshOf returns, per sensor, the readings to evaluate from batch (those
+// after the sensor's last evaluated reading, as stored: to the
+// microsecond, in time order) when the stored ones are as many; the
+// readings of the other sensors (stored by others since) are read from tx.
+func freshOf(ctx context.Context, tx pgx.Tx, sts []*state, stored map[int64]int64, batch []Reading) (map[int64][]Reading, error) {
+	last := make(map[int64]*time.Time, len(sts))
+	for _, st := range sts {
+		last[st.id] = st.lastTS
+	}
+	fresh := map[int64][]Reading{}
+	for _, r := range batch {
+		lt, ok := last[r.SensorID]
+		r.TS = r.TS.Truncate(time.Microsecond)
+		if ok && (lt == nil || r.TS.After(*lt)) {
+			fresh[r.SensorID] = append(fresh[r.SensorID], r)
+		}
+	}
+	var again []int64
+	for _, st := range sts {
+		rs := fresh[st.id]
+		if int64(len(rs)) != stored[st.id] {
+			again = append(again, st.id)
+			delete(fresh, st.id)
+			continue
+		}
+		slices.SortFunc(rs, func(a, b Reading) int { return a.TS.Compare(b.TS) })
+	}
+	if len(again) == 0 {
+		return fresh, nil
+	}
+	rows, err := tx.Query(ctx, freshSQL, again)
+	if err != nil {
+		return nil, err
+	}
+	var r Reading
+	_, err = pgx.ForEachRow(rows, []any{&r.SensorID, &r.TS, &r.Value}, func() error {
+		fresh[r.SensorID] = append(fresh[r.SensorID], r)
+		return nil
+	})
+	return fresh, err
 }
