@@ -21,6 +21,7 @@
 package analysis
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
+	"github.com/tidwall/rtree"
 	"github.com/uber/h3-go/v4"
 	"golang.org/x/sync/errgroup"
 
@@ -637,21 +639,27 @@ func (e *Engine) leaks(ctx context.Context, zones, streets, gates []layers.Featu
 	e.mu.RLock()
 	cache := e.leakCache
 	e.mu.RUnlock()
+	var index rtree.RTreeG[*layers.Feature] // streets and gates
+	for _, set := range [][]layers.Feature{streets, gates} {
+		for i := range set {
+			b := set[i].Geometry.Bound()
+			index.Insert(b.Min, b.Max, &set[i])
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, min(8, int(e.store.Pool().Config().MaxConns)/2)))
 	for i, z := range zones {
 		b := z.Geometry.Bound()
 		dLat := leakReach / 111_320.0
 		dLon := dLat / math.Max(0.1, math.Cos(b.Center()[1]*math.Pi/180))
-		b = orb.Bound{Min: orb.Point{b.Min[0] - dLon, b.Min[1] - dLat}, Max: orb.Point{b.Max[0] + dLon, b.Max[1] + dLat}}
 		var near []layers.Feature
-		for _, set := range [][]layers.Feature{streets, gates} {
-			for _, f := range set {
-				if f.Geometry.Bound().Intersects(b) {
-					near = append(near, f)
-				}
-			}
-		}
+		index.Search([2]float64{b.Min[0] - dLon, b.Min[1] - dLat}, [2]float64{b.Max[0] + dLon, b.Max[1] + dLat},
+			func(_, _ [2]float64, f *layers.Feature) bool {
+				near = append(near, *f)
+				return true
+			})
+		// The search's order is the tree's; the key must not depend on it.
+		slices.SortFunc(near, func(a, b layers.Feature) int { return cmp.Compare(a.ID, b.ID) })
 		keys[i] = leakKey(z, near)
 		if c, ok := cache[z.ID]; ok && c.key == keys[i] {
 			found[i] = c.leaks

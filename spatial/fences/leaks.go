@@ -84,6 +84,8 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 	// Reach in degrees of latitude and of longitude at the zone.
 	reachLat := opt.Reach / 111_320
 	reachLon := reachLat / math.Max(0.1, math.Cos(zone[0][0][1]*math.Pi/180))
+	gateLat := opt.GateRadius / 111_320
+	gateLon := gateLat / math.Max(0.1, math.Cos(zone[0][0][1]*math.Pi/180))
 	var out []Leak
 	// bandDeg (about 5 cm): street pieces within it of the perimeter are
 	// the perimeter itself, or slivers left by coordinate rounding where a
@@ -124,9 +126,12 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 			{`UPDATE leak_edges e SET source = n.id FROM leak_nodes n WHERE e.sk = n.k`, nil},
 			{`UPDATE leak_edges e SET target = n.id FROM leak_nodes n WHERE e.tk = n.k`, nil},
 			{`UPDATE leak_nodes n SET crossing = true FROM leak_zone z WHERE ST_DWithin(n.geom, z.ring, 1e-8)`, nil},
+			// The box test lets the GiST index find the nearby gates; the
+			// geography distance decides.
 			{`UPDATE leak_nodes n SET gated = true WHERE crossing AND EXISTS (
 			    SELECT 1 FROM features g WHERE g.layer = 'gates'
-			    AND ST_DWithin(g.geom::geography, n.geom::geography, $1))`, []any{opt.GateRadius}},
+			    AND g.geom && ST_Expand(n.geom, $2, $3)
+			    AND ST_DWithin(g.geom::geography, n.geom::geography, $1))`, []any{opt.GateRadius, 2 * gateLon, 2 * gateLat}},
 			// a gate splits its crossing: the outside pieces get their own node
 			{`UPDATE leak_edges e SET source = e.source + $1 FROM leak_nodes n WHERE n.gated AND n.id = e.source AND NOT e.inside`, []any{splitOffset}},
 			{`UPDATE leak_edges e SET target = e.target + $1 FROM leak_nodes n WHERE n.gated AND n.id = e.target AND NOT e.inside`, []any{splitOffset}},
