@@ -67,17 +67,11 @@ func benchTiles(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	var workers []int
 	for _, s := range strings.Split(*conc, ",") {
 		n, err := strconv.Atoi(s)
@@ -390,4 +384,21 @@ func benchImport(ctx context.Context, pool *pgxpool.Pool, n int, seed int64) err
 	fmt.Printf("(f) import of a %d-feature GeoJSON (%.1f MB): %s, %.0f features/s\n", st.Features,
 		float64(info.Size())/1e6, took.Round(time.Millisecond), float64(st.Features)/took.Seconds())
 	return nil
+}
+
+// startCPUProfile profiles the process into path until stop ("" : no
+// profile).
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

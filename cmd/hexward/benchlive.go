@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,6 +73,7 @@ func benchLive(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.StringVar(&cfg.Layer, "layer", "gates", "point layer to subscribe to and write")
 	fs.DurationVar(&cfg.Drain, "drain", 10*time.Second, "longest wait for deliveries after the last write")
 	fs.IntVar(&cfg.Batch, "batch", 1, "changes per transaction: 1 moves a feature; N > 1 imports N new features at once (as an ingest batch commits many changes)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (server and clients, one process) to this file")
 	natsURL := fs.String("nats-url", "", "NATS JetStream URL: write on one node, serve the clients from a second one joined over NATS (a stream of its own, deleted after)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,6 +81,11 @@ func benchLive(ctx context.Context, log *slog.Logger, args []string) error {
 	if cfg.Clients < 1 || cfg.Rate <= 0 || cfg.Duration <= 0 || cfg.Writers < 1 {
 		return errors.New("bench live: --clients, --rate, --duration and --writers must be positive")
 	}
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	d, err := db.open(ctx, log)
 	if err != nil {
 		return err
@@ -486,11 +493,20 @@ func runLiveBench(ctx context.Context, log *slog.Logger, store, served *layers.S
 // the server writes `{"type":"feature","seq":N,...`.
 func (c *liveClient) read(commits []atomic.Int64, base, unmatched *atomic.Int64) {
 	prefix := []byte(`{"type":"feature","seq":`)
+	// Only the start of a message is read (its type and seq), into one
+	// buffer: the clients share the machine with the server they measure,
+	// and reading whole messages would spend it on allocation.
+	head := make([]byte, len(prefix)+20)
 	for {
-		_, msg, err := c.conn.ReadMessage()
+		_, r, err := c.conn.NextReader()
 		if err != nil {
 			return
 		}
+		n, err := io.ReadFull(r, head)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return
+		}
+		msg := head[:n]
 		now := time.Now().UnixNano()
 		rest, ok := bytes.CutPrefix(msg, prefix)
 		if !ok {
