@@ -56,6 +56,9 @@ type Style struct {
 	// Colors (same order); features with other values use Color.
 	ColorBy string
 	Colors  []string
+	// Off: the map starts with the layer switched off (an overlay shown
+	// when asked for, such as the analyses' blind spots or grid).
+	Off bool
 }
 
 // Layer describes one named set of features of a single geometry kind.

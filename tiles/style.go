@@ -93,8 +93,15 @@ func styleLayer(l *layers.Layer, id, typ, role string) map[string]any {
 			"hexward:kind":     string(l.Kind),
 			"hexward:role":     role,
 		},
-		"layout": map[string]any{"visibility": "visible"},
+		"layout": map[string]any{"visibility": visibility(l)},
 	}
+}
+
+func visibility(l *layers.Layer) string {
+	if l.Style.Off {
+		return "none"
+	}
+	return "visible"
 }
 
 // colorExpr is the layer's colour: a "match" on ColorBy when set.

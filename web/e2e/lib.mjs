@@ -232,12 +232,22 @@ export async function mapReady(page, timeout = 60000) {
   await page.waitForFunction(() => document.body.dataset.ready === 'true' && window.hexwardMap, null, { timeout });
 }
 
-/** Waits for the map to render with nothing pending ('idle'). */
-export async function mapIdle(page, timeout = 30000) {
+/**
+ * Waits for the map to render with nothing pending: its 'idle' event, or
+ * (when live updates keep a source busy, as the operator's moving officers
+ * do) every tile loaded and the camera still for two checks in a row.
+ */
+export async function mapIdle(page, timeout = 60000) { // generous: software GL on 2 busy cores
   await page.evaluate((ms) => new Promise((resolve, reject) => {
     const map = window.hexwardMap;
-    const timer = setTimeout(() => reject(new Error(`map not idle after ${ms} ms`)), ms);
-    map.once('idle', () => { clearTimeout(timer); resolve(); });
+    let still = 0;
+    const done = () => { clearTimeout(timer); clearInterval(poll); resolve(); };
+    const timer = setTimeout(() => { clearInterval(poll); reject(new Error(`map not idle after ${ms} ms`)); }, ms);
+    const poll = setInterval(() => {
+      still = map.loaded() && map.areTilesLoaded() && !map.isMoving() ? still + 1 : 0;
+      if (still >= 2) done();
+    }, 250);
+    map.once('idle', done);
     map.triggerRepaint();
   }), timeout);
 }

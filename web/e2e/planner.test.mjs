@@ -186,12 +186,16 @@ describe('planner\'s panel', suiteOptions(), () => {
       style: window.hexwardMap.getLayoutProperty('blind_spots', 'visibility') ?? 'visible',
       switcher: document.querySelector('#hx-layer-groups input[data-layer="blind_spots"]').checked,
     }));
-    assert.equal(await page.isChecked('#hx-plan .hx-plan-toggles input[data-layer="blind_spots"]'), true);
-    await page.uncheck('#hx-plan .hx-plan-toggles input[data-layer="blind_spots"]');
+    const panelBox = '#hx-plan .hx-plan-toggles input[data-layer="blind_spots"]';
+    // Overlays such as the blind spots start off (their style says so).
+    assert.equal(await page.isChecked(panelBox), false, 'the blind spots start off');
     assert.deepEqual(await vis(), { style: 'none', switcher: false });
-    await page.check('#hx-layer-groups input[data-layer="blind_spots"]');
-    assert.equal(await page.isChecked('#hx-plan .hx-plan-toggles input[data-layer="blind_spots"]'), true, 'the switcher updates the panel');
+    await page.check(panelBox);
     assert.deepEqual(await vis(), { style: 'visible', switcher: true });
+    await page.uncheck('#hx-layer-groups input[data-layer="blind_spots"]');
+    assert.equal(await page.isChecked(panelBox), false, 'the switcher updates the panel');
+    assert.deepEqual(await vis(), { style: 'none', switcher: false });
+    await page.check(panelBox); // shown for the rest of the suite and its screenshot
   }));
 
   it('places a hypothetical camera, turns it, and shows the gain', live(() => base, async () => {
