@@ -23,23 +23,13 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hexward/hexward/internal/servicetest"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/pgtest"
 	"github.com/hexward/hexward/web/live"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// unavailable fails the test under CI=true, where every service must be
-// there, and skips it elsewhere.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true: the service must be running)", msg)
-	}
-	t.Skipf("%s; skipping (start NATS with JetStream, e.g. nats-server -js, or set NATS_URL)", msg)
-}
 
 // sharedNATS returns the URL of the machine's NATS server (env NATS_URL,
 // else nats://127.0.0.1:4222).
@@ -51,7 +41,7 @@ func sharedNATS(t *testing.T) string {
 	}
 	nc, err := nats.Connect(url, nats.Timeout(3*time.Second))
 	if err != nil {
-		unavailable(t, "NATS at %s unreachable: %v", url, err)
+		servicetest.Missing(t, "NATS at %s unreachable: %v", url, err)
 	}
 	nc.Close()
 	return url
@@ -96,7 +86,7 @@ func startNATSServer(t *testing.T) *natsServer {
 	bin := "/usr/sbin/nats-server"
 	if _, err := os.Stat(bin); err != nil {
 		if bin, err = exec.LookPath("nats-server"); err != nil {
-			unavailable(t, "no nats-server binary")
+			servicetest.Missing(t, "no nats-server binary")
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -15,6 +15,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/hexward/hexward/auth"
+	"github.com/hexward/hexward/internal/servicetest"
 )
 
 const mosquittoBin = "/usr/sbin/mosquitto"
@@ -32,7 +33,7 @@ type broker struct {
 func startPrivateBroker(t *testing.T) *broker {
 	t.Helper()
 	if _, err := os.Stat(mosquittoBin); err != nil {
-		missing(t, "no mosquitto: %v", err)
+		servicetest.Missing(t, "no mosquitto: %v", err)
 	}
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hexward/hexward/auth"
+	"github.com/hexward/hexward/internal/servicetest"
 	"github.com/hexward/hexward/layers"
 	"github.com/hexward/hexward/layers/pgtest"
 	"github.com/hexward/hexward/layers/positions"
@@ -36,15 +37,6 @@ func unique(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// missing fails under CI=true and skips otherwise.
-func missing(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format+" (set CI=true to fail instead)", args...)
-}
-
 // brokerURL is the shared broker: env MQTT_URL or Mosquitto on localhost.
 func brokerURL(t testing.TB) string {
 	t.Helper()
@@ -58,7 +50,7 @@ func brokerURL(t testing.TB) string {
 	}
 	c, err := net.DialTimeout("tcp", pu.Host, 2*time.Second)
 	if err != nil {
-		missing(t, "no MQTT broker at %s: %v", u, err)
+		servicetest.Missing(t, "no MQTT broker at %s: %v", u, err)
 	}
 	c.Close()
 	return u
