@@ -28,6 +28,8 @@
 //
 // window.hexwardOps exposes the state for tests and the console.
 
+import { $, abs, el, getJSON, lang, tilesOver, translator, withMap } from './lib.js';
+
 const HANDLERS = new Set(['admin', 'operator']); // roles with handle_alerts (auth/roles.go)
 const SEVERITIES = ['critical', 'major', 'minor', 'warning'];
 const COLORS = { critical: '#b71c1c', major: '#e53935', minor: '#fb8c00', warning: '#fdd835' };
@@ -105,42 +107,11 @@ const TEXT = {
   },
 };
 
-const $ = (sel, root = document) => root.querySelector(sel);
+const t = translator(TEXT);
 
-function lang() {
-  return document.documentElement.dataset.lang === 'en' ? 'en' : 'zh';
-}
 
-function t(key, vars = {}) {
-  const s = TEXT[lang()][key] ?? TEXT.zh[key] ?? key;
-  return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
-}
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) e.append(c);
-  return e;
-}
 
-const abs = (url) => new URL(url, document.baseURI).href;
-
-async function getJSON(url) {
-  const res = await fetch(abs(url), { headers: { Accept: 'application/json, application/geo+json' }, credentials: 'same-origin' });
-  if (!res.ok) {
-    const err = new Error(`${url}: HTTP ${res.status}`);
-    err.status = res.status;
-    throw err;
-  }
-  return res.json();
-}
 
 // ---- sound -----------------------------------------------------------------
 
@@ -836,23 +807,6 @@ class OperatorView {
 
 // tilesOver lists the XYZ tiles at zoom z over bounds [w, s, e, n], with
 // a margin for symbols drawn across a tile's edge.
-function tilesOver(b, z) {
-  const n = 2 ** z;
-  const pad = 0.05;
-  const x = (lon) => ((lon + 180) / 360) * n;
-  const y = (lat) => {
-    const r = (Math.max(-85.05, Math.min(85.05, lat)) * Math.PI) / 180;
-    return ((1 - Math.asinh(Math.tan(r)) / Math.PI) / 2) * n;
-  };
-  const clamp = (v) => Math.min(n - 1, Math.max(0, Math.floor(v)));
-  const x0 = clamp(x(b[0]) - pad);
-  const x1 = clamp(x(b[2]) + pad);
-  const y0 = clamp(y(b[3]) - pad);
-  const y1 = clamp(y(b[1]) + pad);
-  const out = [];
-  for (let tx = x0; tx <= x1; tx++) for (let ty = y0; ty <= y1; ty++) out.push({ z, x: tx, y: ty });
-  return out;
-}
 
 function distance(m) {
   if (typeof m !== 'number') return '';
@@ -897,7 +851,4 @@ async function start() {
   });
 }
 
-new MutationObserver(() => {
-  if (document.body.dataset.ready === 'true') start();
-}).observe(document.body, { attributes: true, attributeFilter: ['data-ready'] });
-if (document.body?.dataset.ready === 'true') start();
+withMap(start);

@@ -32,6 +32,8 @@
 //
 // window.hexwardPlanner exposes the state for tests and the console.
 
+import { $, abs, el, getJSON, HTTPError, lang, request, tilesOver, translator, withMap } from './lib.js';
+
 const PLANNERS = new Set(['admin', 'planner']); // roles with run_analyses (auth/roles.go)
 const AREA_LAYERS = ['compounds', 'village_zones', 'communities', 'subdistricts'];
 const TOGGLES = ['blind_spots', 'fence_gaps', 'leaks', 'frontage_gaps', 'grid_cells', 'placards', 'camera_views'];
@@ -206,60 +208,17 @@ const TEXT = {
   },
 };
 
-const $ = (sel, root = document) => root.querySelector(sel);
+const t = translator(TEXT);
 
-function lang() {
-  return document.documentElement.dataset.lang === 'en' ? 'en' : 'zh';
-}
 
-function t(key, vars = {}) {
-  const s = TEXT[lang()][key] ?? TEXT.zh[key] ?? key;
-  return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
-}
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) e.append(c);
-  return e;
-}
 
 // tx is an element whose text is TEXT[key], re-read when the language changes.
 function tx(tag, key, attrs = {}) {
   return el(tag, { ...attrs, dataset: { ...(attrs.dataset || {}), t: key }, text: t(key) });
 }
 
-const abs = (url) => new URL(url, document.baseURI).href;
 
-class HTTPError extends Error {
-  constructor(url, status, detail) {
-    super(detail ? `${detail} (HTTP ${status})` : `${url}: HTTP ${status}`);
-    this.status = status;
-  }
-}
-
-async function request(method, url, { body, csrf, accept = 'application/json' } = {}) {
-  const headers = { Accept: accept };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (method !== 'GET') headers['X-CSRF-Token'] = csrf || '';
-  const res = await fetch(abs(url), {
-    method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) {
-    const detail = (await res.json().catch(() => null))?.detail;
-    throw new HTTPError(url, res.status, detail);
-  }
-  return res.json();
-}
-
-const getJSON = (url) => request('GET', url, { accept: 'application/json, application/geo+json' });
 
 function locale() { return lang() === 'zh' ? 'zh-CN' : 'en-GB'; }
 
@@ -295,20 +254,6 @@ function bboxOf(g) {
 }
 
 // tilesOver lists the XYZ tiles at zoom z over bounds [w, s, e, n].
-function tilesOver(b, z) {
-  const n = 2 ** z;
-  const x = (lon) => ((lon + 180) / 360) * n;
-  const y = (lat) => {
-    const r = (Math.max(-85.05, Math.min(85.05, lat)) * Math.PI) / 180;
-    return ((1 - Math.asinh(Math.tan(r)) / Math.PI) / 2) * n;
-  };
-  const clamp = (v) => Math.min(n - 1, Math.max(0, Math.floor(v)));
-  const out = [];
-  for (let tx0 = clamp(x(b[0]) - 0.05); tx0 <= clamp(x(b[2]) + 0.05); tx0++) {
-    for (let ty = clamp(y(b[3]) - 0.05); ty <= clamp(y(b[1]) + 0.05); ty++) out.push({ z, x: tx0, y: ty });
-  }
-  return out;
-}
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -1278,7 +1223,4 @@ async function start() {
   });
 }
 
-new MutationObserver(() => {
-  if (document.body.dataset.ready === 'true') start();
-}).observe(document.body, { attributes: true, attributeFilter: ['data-ready'] });
-if (document.body?.dataset.ready === 'true') start();
+withMap(start);
