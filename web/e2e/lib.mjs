@@ -241,12 +241,14 @@ export async function mapIdle(page, timeout = 60000) { // generous: software GL 
   await page.evaluate((ms) => new Promise((resolve, reject) => {
     const map = window.hexwardMap;
     let still = 0;
+    let rendered = false; // a frame drawn since the call, so what it shows is current
     const done = () => { clearTimeout(timer); clearInterval(poll); resolve(); };
     const timer = setTimeout(() => { clearInterval(poll); reject(new Error(`map not idle after ${ms} ms`)); }, ms);
     const poll = setInterval(() => {
-      still = map.loaded() && map.areTilesLoaded() && !map.isMoving() ? still + 1 : 0;
+      still = rendered && map.loaded() && map.areTilesLoaded() && !map.isMoving() ? still + 1 : 0;
       if (still >= 2) done();
     }, 250);
+    map.once('render', () => { rendered = true; });
     map.once('idle', done);
     map.triggerRepaint();
   }), timeout);
