@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 )
 
 // WGS 84 ellipsoid.
@@ -122,33 +123,11 @@ func lineLen(l []orb.Point) float64 {
 	return s
 }
 
-func lengthXY(g orb.Geometry) float64 {
-	switch g := g.(type) {
-	case orb.LineString:
-		return lineLen(g)
-	case orb.MultiLineString:
-		s := 0.0
-		for _, l := range g {
-			s += lineLen(l)
-		}
-		return s
-	case orb.Ring:
-		return lineLen(g)
-	case orb.Polygon:
-		s := 0.0
-		for _, r := range g {
-			s += lineLen(r)
-		}
-		return s
-	case orb.MultiPolygon:
-		s := 0.0
-		for _, p := range g {
-			s += lengthXY(p)
-		}
-		return s
-	}
-	return 0
-}
+// lengthXY and areaXY measure in the frame's metres (orb/planar: lines'
+// lengths; polygons' areas, holes taken out).
+func lengthXY(g orb.Geometry) float64 { return planar.Length(g) }
+
+func areaXY(g orb.Geometry) float64 { return planar.Area(g) }
 
 // ringArea is the signed shoelace area (positive counter-clockwise).
 func ringArea(r []orb.Point) float64 {
@@ -170,18 +149,4 @@ func polyArea(p orb.Polygon) float64 {
 		a -= math.Abs(ringArea(h))
 	}
 	return a
-}
-
-func areaXY(g orb.Geometry) float64 {
-	switch g := g.(type) {
-	case orb.Polygon:
-		return polyArea(g)
-	case orb.MultiPolygon:
-		s := 0.0
-		for _, p := range g {
-			s += polyArea(p)
-		}
-		return s
-	}
-	return 0
 }
