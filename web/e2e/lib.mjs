@@ -233,25 +233,28 @@ export async function mapReady(page, timeout = 60000) {
 }
 
 /**
- * Waits for the map to render with nothing pending: its 'idle' event, or
- * (when live updates keep a source busy, as the operator's moving officers
- * do) every tile loaded and the camera still for two checks in a row.
+ * Waits for the map to render with nothing pending: its 'idle' event. With
+ * { settled: true } it also accepts, after a frame drawn since the call,
+ * every tile loaded and the camera still for two checks in a row: live
+ * updates (the operator's moving officers) can keep a source busy so that
+ * 'idle' never comes. Tests that count what is rendered use plain 'idle'.
  */
-export async function mapIdle(page, timeout = 60000) { // generous: software GL on 2 busy cores
-  await page.evaluate((ms) => new Promise((resolve, reject) => {
+export async function mapIdle(page, { timeout = 60000, settled = false } = {}) { // generous: software GL on 2 busy cores
+  await page.evaluate(({ ms, settled }) => new Promise((resolve, reject) => {
     const map = window.hexwardMap;
     let still = 0;
-    let rendered = false; // a frame drawn since the call, so what it shows is current
+    let rendered = false;
     const done = () => { clearTimeout(timer); clearInterval(poll); resolve(); };
     const timer = setTimeout(() => { clearInterval(poll); reject(new Error(`map not idle after ${ms} ms`)); }, ms);
     const poll = setInterval(() => {
+      if (!settled) return;
       still = rendered && map.loaded() && map.areTilesLoaded() && !map.isMoving() ? still + 1 : 0;
       if (still >= 2) done();
     }, 250);
     map.once('render', () => { rendered = true; });
     map.once('idle', done);
     map.triggerRepaint();
-  }), timeout);
+  }), { ms: timeout, settled });
 }
 
 export function outPath(name) {

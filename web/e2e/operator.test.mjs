@@ -130,7 +130,7 @@ describe('operator view', suiteOptions(), () => {
       const o = window.hexwardOps?.officers.get(id);
       return o && o.trail.length >= 3 && Math.abs(o.pos[0] - to[0]) < 1e-7 && Math.abs(o.pos[1] - to[1]) < 1e-7;
     }, { id: officer.id, to: [fixes[2].lon, fixes[2].lat] }, { timeout: 20000 });
-    await mapIdle(page);
+    await mapIdle(page, { settled: true }); // the officer glides: a source may stay busy
     const drawn = await page.evaluate((id) => {
       const m = window.hexwardMap;
       return {
@@ -203,7 +203,7 @@ describe('operator view', suiteOptions(), () => {
     assert.ok(offered.includes(officer.id), 'the officer who walked over is offered');
     const dists = near.officers.map((o) => o.distance_m);
     assert.deepEqual(dists, [...dists].sort((x, y) => x - y), 'nearest first');
-    await mapIdle(page);
+    await mapIdle(page, { settled: true });
     await page.screenshot({ path: outPath('operator.png') }); // docs/operator.png is a copy of a good one
     await page.click(`${item} .hx-ops-officer[data-officer="${officer.id}"]`);
     await page.waitForSelector(`${item}[data-state="dispatched"]`, { timeout: 10000 });
