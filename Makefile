@@ -29,7 +29,7 @@ gotest:
 	go test -race -count=1 -timeout 20m ./...
 
 fuzz:
-	FUZZTIME=$${FUZZTIME:-5s} scripts/fuzz.sh
+	scripts/fuzz.sh
 
 e2e: build
 	@scripts/ui-vendor.sh
