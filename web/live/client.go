@@ -483,6 +483,7 @@ func (c *client) writeLoop() {
 			if len(q) == 0 {
 				break
 			}
+			q = mergeTiles(q)
 			select {
 			case c.space <- struct{}{}:
 			default:

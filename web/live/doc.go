@@ -14,7 +14,7 @@
 //
 //	{"type":"hello","seq":N}                       on connect: the newest change's seq
 //	{"type":"feature","seq":N,"op":"insert|update|delete","layer":"…","id":7,"feature":{GeoJSON Feature}|null}
-//	{"type":"tiles","seq":N,"layer":"…","bounds":[minLon,minLat,maxLon,maxLat]}
+//	{"type":"tiles","seq":N,"layer":"…","bounds":[minLon,minLat,maxLon,maxLat]}  (merged: plus "boxes":[[…],…])
 //	{"type":"replayed","seq":N,"count":K}           the end of a resume
 //	{"type":"reload","seq":N,"detail":"…"}          too much was missed: reload, then carry on
 //	{"type":"error","detail":"…"}                   a bad message; the connection stays open

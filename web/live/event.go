@@ -3,6 +3,7 @@ package live
 import (
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -31,6 +32,13 @@ type message struct {
 	seq   int64
 	data  []byte
 	frame []byte
+	tile  *tileNote // set on a change's "tiles" notice: the writer may merge it with others
+}
+
+// tileNote is what a "tiles" notice says, kept for merging.
+type tileNote struct {
+	layer string
+	box   [4]float64
 }
 
 func newMessage(seq int64, v any) *message {
@@ -72,10 +80,11 @@ type featureMsg struct {
 }
 
 type tilesMsg struct {
-	Type   string     `json:"type"`
-	Seq    int64      `json:"seq"`
-	Layer  string     `json:"layer"`
-	Bounds [4]float64 `json:"bounds"`
+	Type   string       `json:"type"`
+	Seq    int64        `json:"seq"`
+	Layer  string       `json:"layer"`
+	Bounds [4]float64   `json:"bounds"`
+	Boxes  [][4]float64 `json:"boxes,omitempty"` // a merged notice: each change's bounds
 }
 
 func (ev *event) encode() {
@@ -97,7 +106,73 @@ func (ev *event) encode() {
 		}
 	}
 	b := ev.Bounds()
-	ev.tilesMsg = newMessage(ev.Seq, tilesMsg{Type: "tiles", Seq: ev.Seq, Layer: ev.Layer, Bounds: [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}})
+	box := [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
+	ev.tilesMsg = newMessage(ev.Seq, tilesMsg{Type: "tiles", Seq: ev.Seq, Layer: ev.Layer, Bounds: box})
+	ev.tilesMsg.tile = &tileNote{layer: ev.Layer, box: box}
+}
+
+// mergeTiles coalesces the "tiles" notices in q, a client's messages about
+// to be written: the notices of each layer become one, in the place of the
+// last of them (after every feature message they follow), with the union
+// of their bounds and the boxes one by one:
+//
+//	{"type":"tiles","seq":N,"layer":"…","bounds":[union],"boxes":[[…],[…]]}
+//
+// A client that keeps up gets one notice per change; one that falls behind
+// gets one per layer per write, so tile notices never double the messages
+// of a busy stream. q is returned as is when there is nothing to merge.
+func mergeTiles(q []*message) []*message {
+	type group struct {
+		layer string
+		notes []*message
+	}
+	var groups []group // few: the layers of one write
+	merge := false
+	for _, m := range q {
+		if m.tile == nil {
+			continue
+		}
+		i := slices.IndexFunc(groups, func(g group) bool { return g.layer == m.tile.layer })
+		if i < 0 {
+			groups = append(groups, group{layer: m.tile.layer})
+			i = len(groups) - 1
+		}
+		groups[i].notes = append(groups[i].notes, m)
+		merge = merge || len(groups[i].notes) > 1
+	}
+	if !merge {
+		return q
+	}
+	out := make([]*message, 0, len(q))
+	for _, m := range q {
+		if m.tile == nil {
+			out = append(out, m)
+			continue
+		}
+		g := groups[slices.IndexFunc(groups, func(g group) bool { return g.layer == m.tile.layer })]
+		switch {
+		case len(g.notes) == 1:
+			out = append(out, m)
+		case m == g.notes[len(g.notes)-1]:
+			out = append(out, mergedTiles(g.layer, g.notes))
+		}
+	}
+	return out
+}
+
+// mergedTiles is one "tiles" notice for the notices ns of layer.
+func mergedTiles(layer string, ns []*message) *message {
+	union := ns[0].tile.box
+	boxes := make([][4]float64, 0, len(ns))
+	for _, n := range ns {
+		b := n.tile.box
+		union = [4]float64{min(union[0], b[0]), min(union[1], b[1]), max(union[2], b[2]), max(union[3], b[3])}
+		if len(boxes) == 0 || boxes[len(boxes)-1] != b {
+			boxes = append(boxes, b)
+		}
+	}
+	seq := ns[len(ns)-1].seq
+	return newMessage(seq, tilesMsg{Type: "tiles", Seq: seq, Layer: layer, Bounds: union, Boxes: boxes})
 }
 
 func anchorOf(f *layers.Feature) (orb.Point, bool) {

@@ -405,3 +405,59 @@ func counter(c prometheus.Counter) float64 {
 	_ = c.Write(&m)
 	return m.GetCounter().GetValue()
 }
+
+// TestMergeTiles: the tiles notices of one write become one per layer, in
+// the place of the layer's last notice, with the union and every box; a
+// lone notice and the feature messages pass as they are.
+func TestMergeTiles(t *testing.T) {
+	note := func(seq int64, layer string, box [4]float64) *message {
+		m := newMessage(seq, tilesMsg{Type: "tiles", Seq: seq, Layer: layer, Bounds: box})
+		m.tile = &tileNote{layer: layer, box: box}
+		return m
+	}
+	feat := func(seq int64) *message { return newMessage(seq, map[string]any{"type": "feature", "seq": seq}) }
+	f1, f2, f3 := feat(1), feat(2), feat(3)
+	a1 := note(1, "alerts", [4]float64{1, 1, 2, 2})
+	a2 := note(2, "alerts", [4]float64{3, 0, 4, 1})
+	a3 := note(3, "alerts", [4]float64{3, 0, 4, 1}) // the same box again: listed once
+	o2 := note(2, "officers", [4]float64{5, 5, 5, 5})
+
+	lone := []*message{f1, a1, f2, o2}
+	if got := mergeTiles(lone); len(got) != 4 || got[1] != a1 || got[3] != o2 {
+		t.Fatalf("one notice per layer must pass unchanged, got %d messages", len(got))
+	}
+
+	got := mergeTiles([]*message{f1, a1, f2, o2, a2, f3, a3})
+	var kinds []string
+	for _, m := range got {
+		var v struct {
+			Type   string
+			Seq    int64
+			Layer  string
+			Bounds [4]float64
+			Boxes  [][4]float64
+		}
+		if err := json.Unmarshal(m.data, &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Seq != m.seq {
+			t.Fatalf("message seq %d, frame says %d", m.seq, v.Seq)
+		}
+		kinds = append(kinds, fmt.Sprintf("%s%d%s", v.Type, v.Seq, v.Layer))
+		if v.Type == "tiles" && v.Layer == "alerts" {
+			if v.Bounds != [4]float64{1, 0, 4, 2} {
+				t.Errorf("union %v, want [1 0 4 2]", v.Bounds)
+			}
+			if len(v.Boxes) != 2 || v.Boxes[0] != a1.tile.box || v.Boxes[1] != a2.tile.box {
+				t.Errorf("boxes %v, want the two distinct boxes in order", v.Boxes)
+			}
+		}
+		if !strings.HasSuffix(string(m.frame), string(m.data)) || m.frame[0] != 0x81 {
+			t.Errorf("frame of %s is not one text frame of its data", m.data)
+		}
+	}
+	want := "feature1 feature2 tiles2officers feature3 tiles3alerts"
+	if s := strings.Join(kinds, " "); s != want {
+		t.Fatalf("merged write\n got %s\nwant %s", s, want)
+	}
+}

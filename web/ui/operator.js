@@ -361,11 +361,11 @@ class OperatorView {
         if (m.layer === 'alerts') this.applyAlert(Number(m.id), m.op === 'delete' ? null : m.feature);
         break;
       case 'tiles':
-        this.queueRefresh(m.layer, m.bounds);
+        this.queueRefresh(m.layer, m.boxes || [m.bounds]);
         break;
       case 'reload':
         this.loadAlerts().catch(() => {});
-        this.queueRefresh('alerts', null);
+        this.queueRefresh('alerts', [null]);
         break;
       default:
     }
@@ -503,8 +503,8 @@ class OperatorView {
 
   onOfficerMessage(m) {
     if (m.type === 'feature' && m.layer === 'officers') this.applyOfficer(Number(m.id), m.op === 'delete' ? null : m.feature);
-    else if (m.type === 'tiles') this.queueRefresh(m.layer, m.bounds);
-    else if (m.type === 'reload') this.queueRefresh('officers', null);
+    else if (m.type === 'tiles') this.queueRefresh(m.layer, m.boxes || [m.bounds]);
+    else if (m.type === 'reload') this.queueRefresh('officers', [null]);
   }
 
   applyOfficer(id, f) {
@@ -620,14 +620,15 @@ class OperatorView {
 
   // ---- tiles ----
 
-  // queueRefresh gathers the changed areas of a layer's source and reloads
-  // the tiles over them shortly after: the tile index applies a change a
-  // moment after the live stream reports it, so once more a second later.
-  queueRefresh(layer, bounds) {
+  // queueRefresh gathers the changed areas of a layer's source (boxes
+  // [w, s, e, n]; a null box: all of it) and reloads the tiles over them
+  // shortly after: the tile index applies a change a moment after the live
+  // stream reports it, so once more a second later.
+  queueRefresh(layer, boxes) {
     const src = this.sourceOf(layer);
     if (!src) return;
     if (!this.refreshQueue.has(src)) this.refreshQueue.set(src, []);
-    this.refreshQueue.get(src).push(bounds);
+    this.refreshQueue.get(src).push(...boxes);
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = 0;
