@@ -1,9 +1,11 @@
 package live
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"slices"
+	"strconv"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -37,8 +39,15 @@ type message struct {
 
 // tileNote is what a "tiles" notice says, kept for merging.
 type tileNote struct {
-	layer string
-	box   [4]float64
+	layer     string
+	layerJSON []byte // the layer as a JSON string
+	box       [4]float64
+	boxJSON   []byte // box as a JSON array
+}
+
+func newTileNote(layer string, box [4]float64) *tileNote {
+	name, _ := json.Marshal(layer)
+	return &tileNote{layer: layer, layerJSON: name, box: box, boxJSON: appendBox(nil, box)}
 }
 
 func newMessage(seq int64, v any) *message {
@@ -80,11 +89,10 @@ type featureMsg struct {
 }
 
 type tilesMsg struct {
-	Type   string       `json:"type"`
-	Seq    int64        `json:"seq"`
-	Layer  string       `json:"layer"`
-	Bounds [4]float64   `json:"bounds"`
-	Boxes  [][4]float64 `json:"boxes,omitempty"` // a merged notice: each change's bounds
+	Type   string     `json:"type"`
+	Seq    int64      `json:"seq"`
+	Layer  string     `json:"layer"`
+	Bounds [4]float64 `json:"bounds"`
 }
 
 func (ev *event) encode() {
@@ -108,7 +116,7 @@ func (ev *event) encode() {
 	b := ev.Bounds()
 	box := [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
 	ev.tilesMsg = newMessage(ev.Seq, tilesMsg{Type: "tiles", Seq: ev.Seq, Layer: ev.Layer, Bounds: box})
-	ev.tilesMsg.tile = &tileNote{layer: ev.Layer, box: box}
+	ev.tilesMsg.tile = newTileNote(ev.Layer, box)
 }
 
 // mergeTiles coalesces the "tiles" notices in q, a client's messages about
@@ -160,19 +168,50 @@ func mergeTiles(q []*message) []*message {
 	return out
 }
 
-// mergedTiles is one "tiles" notice for the notices ns of layer.
+// mergedTiles is one "tiles" notice for the notices ns of layer. It is
+// built for one client at a time from bytes encoded once per change: the
+// floats of the boxes are not formatted again for every client.
 func mergedTiles(layer string, ns []*message) *message {
 	union := ns[0].tile.box
-	boxes := make([][4]float64, 0, len(ns))
+	size := 0
 	for _, n := range ns {
 		b := n.tile.box
 		union = [4]float64{min(union[0], b[0]), min(union[1], b[1]), max(union[2], b[2]), max(union[3], b[3])}
-		if len(boxes) == 0 || boxes[len(boxes)-1] != b {
-			boxes = append(boxes, b)
-		}
+		size += len(n.tile.boxJSON) + 1
 	}
 	seq := ns[len(ns)-1].seq
-	return newMessage(seq, tilesMsg{Type: "tiles", Seq: seq, Layer: layer, Bounds: union, Boxes: boxes})
+	data := make([]byte, 0, 128+len(layer)+size)
+	data = append(data, `{"type":"tiles","seq":`...)
+	data = strconv.AppendInt(data, seq, 10)
+	data = append(data, `,"layer":`...)
+	data = append(data, ns[0].tile.layerJSON...)
+	data = append(data, `,"bounds":`...)
+	data = appendBox(data, union)
+	data = append(data, `,"boxes":[`...)
+	var last []byte
+	for i, n := range ns {
+		if i > 0 && bytes.Equal(n.tile.boxJSON, last) {
+			continue // the same box again
+		}
+		if i > 0 {
+			data = append(data, ',')
+		}
+		data = append(data, n.tile.boxJSON...)
+		last = n.tile.boxJSON
+	}
+	data = append(data, "]}"...)
+	return rawMessage(seq, data)
+}
+
+// appendBox appends b as a JSON array of four numbers, as encoding/json
+// writes coordinates (which are never small or large enough for its
+// exponent form).
+func appendBox(dst []byte, b [4]float64) []byte {
+	for i, v := range b {
+		dst = append(dst, "[,"[min(i, 1)])
+		dst = strconv.AppendFloat(dst, v, 'f', -1, 64)
+	}
+	return append(dst, ']')
 }
 
 func anchorOf(f *layers.Feature) (orb.Point, bool) {

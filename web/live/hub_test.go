@@ -412,14 +412,14 @@ func counter(c prometheus.Counter) float64 {
 func TestMergeTiles(t *testing.T) {
 	note := func(seq int64, layer string, box [4]float64) *message {
 		m := newMessage(seq, tilesMsg{Type: "tiles", Seq: seq, Layer: layer, Bounds: box})
-		m.tile = &tileNote{layer: layer, box: box}
+		m.tile = newTileNote(layer, box)
 		return m
 	}
 	feat := func(seq int64) *message { return newMessage(seq, map[string]any{"type": "feature", "seq": seq}) }
 	f1, f2, f3 := feat(1), feat(2), feat(3)
-	a1 := note(1, "alerts", [4]float64{1, 1, 2, 2})
-	a2 := note(2, "alerts", [4]float64{3, 0, 4, 1})
-	a3 := note(3, "alerts", [4]float64{3, 0, 4, 1}) // the same box again: listed once
+	a1 := note(1, "alerts", [4]float64{114.1, 22.5, 114.2, 22.6})
+	a2 := note(2, "alerts", [4]float64{114.3, 22.25, 114.4, 22.5})
+	a3 := note(3, "alerts", [4]float64{114.3, 22.25, 114.4, 22.5}) // the same box again: listed once
 	o2 := note(2, "officers", [4]float64{5, 5, 5, 5})
 
 	lone := []*message{f1, a1, f2, o2}
@@ -445,8 +445,8 @@ func TestMergeTiles(t *testing.T) {
 		}
 		kinds = append(kinds, fmt.Sprintf("%s%d%s", v.Type, v.Seq, v.Layer))
 		if v.Type == "tiles" && v.Layer == "alerts" {
-			if v.Bounds != [4]float64{1, 0, 4, 2} {
-				t.Errorf("union %v, want [1 0 4 2]", v.Bounds)
+			if v.Bounds != [4]float64{114.1, 22.25, 114.4, 22.6} {
+				t.Errorf("union %v, want [114.1 22.25 114.4 22.6]", v.Bounds)
 			}
 			if len(v.Boxes) != 2 || v.Boxes[0] != a1.tile.box || v.Boxes[1] != a2.tile.box {
 				t.Errorf("boxes %v, want the two distinct boxes in order", v.Boxes)
