@@ -74,8 +74,17 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	mqttURL := fs.String("mqtt-url", os.Getenv("MQTT_URL"), "MQTT broker to take readings and positions from, e.g. tcp://127.0.0.1:1883 (env MQTT_URL); empty: no MQTT ingest")
 	mqttClientID := fs.String("mqtt-client-id", "hexward-ingest", "MQTT client id of the ingest: the broker keeps its session (unacknowledged messages) under it")
 	analyseAtStart := fs.Bool("analyse", true, "run the planners' analyses at start (camera views, coverage, fences, frontages, grid, placards)")
+	retention := fs.Duration("changes-retention", 7*24*time.Hour, "how long the change log keeps a change for live clients to resume from; older ones are pruned at start and hourly (env HEXWARD_CHANGES_RETENTION; 0: keep everything)")
+	if v, ok := os.LookupEnv("HEXWARD_CHANGES_RETENTION"); ok {
+		if err := fs.Set("changes-retention", v); err != nil {
+			return fmt.Errorf("env HEXWARD_CHANGES_RETENTION=%q: not a duration such as 168h", v)
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *retention < 0 {
+		return fmt.Errorf("--changes-retention %v: must not be negative (0 keeps everything)", *retention)
 	}
 	d, err := db.open(ctx, log)
 	if err != nil {
@@ -161,6 +170,10 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	go sensorRules.RunOffline(ctx, *offlineEvery) // the sensor-offline rule; stops with ctx
 	_ = sensorRules.SetEscalation(escalation)     // valid: ParseEscalation checked it
 	go sensorRules.RunEscalation(ctx, *escalateEvery)
+	pruned := prometheus.NewCounter(prometheus.CounterOpts{Name: "hexward_changes_pruned_total",
+		Help: "Change-log rows deleted because they were older than --changes-retention."})
+	reg.MustRegister(pruned)
+	go pruneChanges(ctx, log, store, *retention, pruned)
 	if *analyseAtStart {
 		go func() { // the result layers and figures; planners can rerun it (POST /api/analysis/run)
 			if _, err := analyses.Run(ctx); err != nil && ctx.Err() == nil {
@@ -209,6 +222,31 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// pruneChanges deletes the change-log rows older than keep, at start and
+// then every hour until ctx ends; keep <= 0 keeps everything.
+func pruneChanges(ctx context.Context, log *slog.Logger, store *layers.Store, keep time.Duration, pruned prometheus.Counter) {
+	if keep <= 0 {
+		return
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := store.PruneChanges(ctx, time.Now().Add(-keep))
+		pruned.Add(float64(n))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("pruning the change log", "err", err)
+		case n > 0:
+			log.Info("change log pruned", "rows", n, "retention", keep)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // applyChanges feeds committed changes to the tile engine, batching what

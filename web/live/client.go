@@ -19,6 +19,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/paulmach/orb"
 	"golang.org/x/time/rate"
+
+	"github.com/hexward/hexward/layers"
 )
 
 // Close codes and reasons the hub sends.
@@ -268,6 +270,12 @@ func (c *client) resume(f *filter, since int64) {
 	ctx, cancel := context.WithTimeout(h.ctx, time.Minute)
 	defer cancel()
 	backlog, err := h.src.ChangesSince(ctx, since, h.opt.MaxReplay+1)
+	if errors.Is(err, layers.ErrChangesPruned) {
+		c.push(newMessage(0, map[string]any{"type": "reload", "seq": h.Seq(),
+			"detail": fmt.Sprintf("the changes after %d are no longer kept: reload the data, then subscribe with since=%d", since, h.Seq())}))
+		c.goLive(nil)
+		return
+	}
 	if err != nil {
 		h.opt.Log.Error("live: reading the change log", "err", err)
 		c.push(newMessage(0, map[string]any{"type": "reload", "seq": h.Seq(), "detail": "could not read the change log; reload and subscribe again"}))

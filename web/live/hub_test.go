@@ -22,9 +22,10 @@ import (
 
 // memSource is an in-memory Source: features by layer and id.
 type memSource struct {
-	mu    sync.Mutex
-	feats map[featureKey]layers.Feature
-	log   []layers.Change
+	mu     sync.Mutex
+	feats  map[featureKey]layers.Feature
+	log    []layers.Change
+	pruned int64 // the log's pruning watermark, as layers.Store keeps it
 }
 
 func newMemSource() *memSource { return &memSource{feats: map[featureKey]layers.Feature{}} }
@@ -62,6 +63,9 @@ func (m *memSource) Features(_ context.Context, layer string, ids []int64) ([]la
 func (m *memSource) ChangesSince(_ context.Context, after int64, limit int) ([]layers.Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if after < m.pruned {
+		return nil, fmt.Errorf("changes after seq %d: %w up to seq %d", after, layers.ErrChangesPruned, m.pruned)
+	}
 	var out []layers.Change
 	for _, c := range m.log {
 		if c.Seq > after && len(out) < limit {
@@ -368,6 +372,41 @@ func TestResumeTooFarBackSaysReload(t *testing.T) {
 	var m struct{ Type string }
 	if err := c.ReadJSON(&m); err != nil || m.Type != "reload" {
 		t.Fatalf("%+v %v", m, err)
+	}
+}
+
+// TestResumeFromPrunedSaysReloadThenGoesLive: a client that resumes from
+// before the change log's retention is told to reload, and then gets the
+// live changes.
+func TestResumeFromPrunedSaysReloadThenGoesLive(t *testing.T) {
+	th := newTestHub(t, Options{})
+	for i := 1; i <= 5; i++ {
+		th.src.put(layers.Feature{ID: int64(i), Layer: "a", Geometry: orb.Point{1, 1}}, layers.Insert)
+	}
+	th.src.mu.Lock()
+	th.src.pruned = 3
+	th.src.mu.Unlock()
+	c := th.dial(t, "")
+	subscribe(t, c, `{"type":"subscribe","layers":["a"],"bbox":[0,0,5,5],"since":2}`)
+	var m struct {
+		Type, Detail string
+		Seq          int64
+	}
+	if err := c.ReadJSON(&m); err != nil || m.Type != "reload" || !strings.Contains(m.Detail, "no longer kept") {
+		t.Fatalf("want reload saying the changes are no longer kept, got %+v %v", m, err)
+	}
+	ch := th.src.put(layers.Feature{ID: 6, Layer: "a", Geometry: orb.Point{2, 2}}, layers.Insert)
+	th.Publish([]layers.Change{ch})
+	for {
+		if err := c.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == "feature" {
+			if m.Seq != ch.Seq {
+				t.Fatalf("live change seq %d, want %d", m.Seq, ch.Seq)
+			}
+			return
+		}
 	}
 }
 
