@@ -73,6 +73,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	alertHooks := addHookFlags(fs) // --alert-webhook, --alert-mqtt-topic … (serve_outbox.go)
 	mqttURL := fs.String("mqtt-url", os.Getenv("MQTT_URL"), "MQTT broker to take readings and positions from, e.g. tcp://127.0.0.1:1883 (env MQTT_URL); empty: no MQTT ingest")
 	mqttClientID := fs.String("mqtt-client-id", "hexward-ingest", "MQTT client id of the ingest: the broker keeps its session (unacknowledged messages) under it")
+	mqttShareGroup := fs.String("mqtt-share-group", os.Getenv("MQTT_SHARE_GROUP"), "share the MQTT ingest among the nodes in this group (shared subscription $share/GROUP/…): each message is stored by one of them; each node needs its own --mqtt-client-id (env MQTT_SHARE_GROUP); empty: this node gets every message")
 	analyseAtStart := fs.Bool("analyse", true, "run the planners' analyses at start (camera views, coverage, fences, frontages, grid, placards)")
 	retention := fs.Duration("changes-retention", 7*24*time.Hour, "how long the change log keeps a change for live clients to resume from; older ones are pruned at start and hourly (env HEXWARD_CHANGES_RETENTION; 0: keep everything)")
 	if v, ok := os.LookupEnv("HEXWARD_CHANGES_RETENTION"); ok {
@@ -152,7 +153,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	if nodes != nil {
 		checks["nats"] = nodes.Healthy
 	}
-	stopMQTT, mqttCheck, err := startMQTT(ctx, log, *mqttURL, *mqttClientID, store, sensorRules, accounts, reg) // serve_mqtt.go
+	stopMQTT, mqttCheck, err := startMQTT(ctx, log, *mqttURL, *mqttClientID, *mqttShareGroup, store, sensorRules, accounts, reg) // serve_mqtt.go
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,11 @@
 // that can never be stored (malformed, too large, unknown account or
 // sensor, wrong role, bad values) stores nothing, is counted in
 // hexward_mqtt_rejected_total{reason}, logged (rate-limited) and
-// acknowledged, so that it is not redelivered forever. See README.md.
+// acknowledged, so that it is not redelivered forever.
+//
+// Several nodes share the messages through a shared subscription
+// (Options.ShareGroup): the broker gives each message to one member of the
+// group. See README.md.
 package mqttingest
 
 import (
@@ -29,6 +33,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,9 +68,14 @@ type Options struct {
 	URL string
 	// ClientID is the MQTT client id; the broker keeps the session (the
 	// subscriptions and the messages not yet acknowledged) under it, so it
-	// must be fixed and used by one process at a time. Empty:
-	// DefaultClientID.
-	ClientID   string
+	// must be fixed and used by one process at a time (with ShareGroup:
+	// each node its own). Empty: DefaultClientID.
+	ClientID string
+	// ShareGroup, when set, subscribes through the shared subscription
+	// $share/<ShareGroup>/… so that the nodes in the group share the
+	// messages, each stored by one of them; empty: this ingest gets every
+	// message. One topic level: no '/', '+' or '#'.
+	ShareGroup string
 	Readings   *readings.Ingester
 	Positions  *positions.Service
 	Accounts   *auth.Accounts
@@ -90,6 +100,8 @@ type Ingest struct {
 	seed   maphash.Seed
 	wg     sync.WaitGroup
 	m      *metrics
+
+	filters []string // the topic filters subscribed to
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -127,6 +139,9 @@ func Start(ctx context.Context, opt Options) (*Ingest, error) {
 	if opt.Readings == nil || opt.Positions == nil || opt.Accounts == nil {
 		return nil, errors.New("mqtt ingest: Readings, Positions and Accounts are required")
 	}
+	if err := validShareGroup(opt.ShareGroup); err != nil {
+		return nil, err
+	}
 	if opt.ClientID == "" {
 		opt.ClientID = DefaultClientID
 	}
@@ -145,7 +160,7 @@ func Start(ctx context.Context, opt Options) (*Ingest, error) {
 		return nil, err
 	}
 	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	in := &Ingest{opt: opt, log: log, warn: newLimitedLog(log), ctx: ictx, cancel: cancel, seed: maphash.MakeSeed(),
+	in := &Ingest{opt: opt, filters: filters(opt.ShareGroup), log: log, warn: newLimitedLog(log), ctx: ictx, cancel: cancel, seed: maphash.MakeSeed(),
 		m: m, ready: make(chan struct{}), accounts: map[string]cachedAccount{}}
 	in.shards = make([]chan job, opt.Workers)
 	for i := range in.shards {
@@ -189,7 +204,7 @@ func Start(ctx context.Context, opt Options) (*Ingest, error) {
 		case <-ictx.Done():
 		}
 	}()
-	log.Info("mqtt ingest started", "broker", u.Redacted(), "topics", []string{ReadingsTopic, PositionsTopic})
+	log.Info("mqtt ingest started", "broker", u.Redacted(), "topics", in.filters)
 	return in, nil
 }
 
@@ -216,7 +231,13 @@ func (in *Ingest) onConnect(c mqtt.Client) {
 	in.connected.Store(true)
 	in.m.connected.Set(1)
 	in.m.connects.Inc()
-	tok := c.SubscribeMultiple(map[string]byte{ReadingsTopic: 1, PositionsTopic: 1}, nil)
+	subs := map[string]byte{}
+	for _, f := range in.filters {
+		subs[f] = 1
+	}
+	// No callback: paho's router hands every message, with its real topic,
+	// to the default handler (route).
+	tok := c.SubscribeMultiple(subs, nil)
 	go func() {
 		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
 			in.log.Error("mqtt subscribe failed; retried at the next connection", "err", tok.Error())
@@ -230,9 +251,34 @@ func (in *Ingest) onConnect(c mqtt.Client) {
 				}
 			}
 		}
-		in.log.Info("mqtt connected and subscribed")
+		if in.opt.ShareGroup != "" {
+			// A session that subscribed without the group keeps that
+			// subscription and would still get every message.
+			if u := c.Unsubscribe(ReadingsTopic, PositionsTopic); !u.WaitTimeout(30*time.Second) || u.Error() != nil {
+				in.log.Error("mqtt unsubscribe from the unshared topics failed; retried at the next connection", "err", u.Error())
+				return
+			}
+		}
+		in.log.Info("mqtt connected and subscribed", "topics", in.filters)
 		in.readyOnce.Do(func() { close(in.ready) })
 	}()
+}
+
+// validShareGroup checks the name of a shared subscription's group: one
+// topic level (empty: no sharing).
+func validShareGroup(g string) error {
+	if strings.ContainsAny(g, "/+#\x00") || !utf8.ValidString(g) {
+		return fmt.Errorf("mqtt ingest: share group %q: want one topic level, without '/', '+', '#'", g)
+	}
+	return nil
+}
+
+// filters are the topic filters to subscribe to: shared by group if set.
+func filters(group string) []string {
+	if group == "" {
+		return []string{ReadingsTopic, PositionsTopic}
+	}
+	return []string{"$share/" + group + "/" + ReadingsTopic, "$share/" + group + "/" + PositionsTopic}
 }
 
 // route runs in the client's router: it checks the topic and the size and

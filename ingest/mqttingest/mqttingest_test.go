@@ -69,9 +69,16 @@ type env struct {
 func newEnv(t testing.TB, url string, opt Options) *env {
 	t.Helper()
 	pool := pgtest.New(t)
-	e := &env{store: layers.NewStore(pool, layers.Governance()), accounts: auth.NewAccounts(pool, nil),
-		reg: prometheus.NewRegistry(), url: url}
-	opt.URL, opt.Registry = url, e.reg
+	e := &env{store: layers.NewStore(pool, layers.Governance()), accounts: auth.NewAccounts(pool, nil), url: url}
+	return e.start(t, opt)
+}
+
+// start starts another ingest on e's broker and database, with metrics of
+// its own, and waits until it has subscribed.
+func (e *env) start(t testing.TB, opt Options) *env {
+	t.Helper()
+	e = &env{store: e.store, accounts: e.accounts, reg: prometheus.NewRegistry(), url: e.url}
+	opt.URL, opt.Registry = e.url, e.reg
 	opt.Readings, opt.Positions, opt.Accounts = readings.New(e.store, nil), positions.New(e.store), e.accounts
 	if opt.ClientID == "" {
 		opt.ClientID = unique("hexward-test-ingest-")
@@ -83,7 +90,7 @@ func newEnv(t testing.TB, url string, opt Options) *env {
 	e.in = in
 	t.Cleanup(func() {
 		in.Close()
-		forgetSession(url, opt.ClientID) // the shared broker keeps no session of a test
+		forgetSession(e.url, opt.ClientID) // the shared broker keeps no session of a test
 	})
 	select {
 	case <-in.Ready():
