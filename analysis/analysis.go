@@ -61,7 +61,7 @@ type Options struct {
 	Levels         spatial.Levels // pixel-density levels; default IEC 62676-4:2014
 	Level          string         // level of blind spots, unseen gates, grid and placard coverage; default "recognise"
 	GridRes        int            // H3 resolution of the management grid; default grid.DefaultResolution (10)
-	IncidentWindow time.Duration  // alerts raised this recently count as incidents; default 30 days
+	IncidentWindow time.Duration  // officers' incident reports (layer incidents) this recent count, open or closed; default 30 days
 	Leaks          bool           // look for leaks with pgRouting (one query per zone)
 	Log            *slog.Logger
 }
@@ -148,7 +148,9 @@ type Figures struct {
 	Placard  *PlacardFigures `json:"placard,omitempty"`
 	// UnseenGates are the gates in the area not seen at the engine's level.
 	UnseenGates []int64 `json:"unseen_gates"`
-	Incidents   int     `json:"incidents"`
+	// Incidents are the officers' incident reports in the area within
+	// Options.IncidentWindow, open or closed.
+	Incidents int `json:"incidents"`
 
 	indicators manage.Indicators // a compound's, for its placard
 }
@@ -199,7 +201,7 @@ type input struct {
 func (in input) of(layer string) []layers.Feature { return in.byLayer[layer] }
 
 var inputLayers = []string{"subdistricts", "communities", "compounds", "village_zones", "buildings", "streets",
-	"fences", "gates", "cameras", "shops", "sensors", "alerts", "officers"}
+	"fences", "gates", "cameras", "shops", "sensors", "alerts", "officers", "incidents"}
 
 func (e *Engine) load(ctx context.Context) (input, error) {
 	in := input{byLayer: map[string][]layers.Feature{}}
@@ -346,14 +348,9 @@ func (e *Engine) run(ctx context.Context) (RunStats, error) {
 	out = append(append(out, fronts...), fgaps...)
 	step("frontages", t0)
 
-	// Incidents: the alerts raised within the window.
-	since := e.now().Add(-e.opt.IncidentWindow)
-	var incidents []layers.Feature
-	for _, a := range in.of("alerts") {
-		if t, err := time.Parse(time.RFC3339Nano, fmt.Sprint(a.Props["raised_at"])); err == nil && t.After(since) {
-			incidents = append(incidents, a)
-		}
-	}
+	// Incidents: the officers' reports of the window. Open alerts are an
+	// indicator of their own (grid and placards).
+	incidents := reportedSince(in.of("incidents"), e.now().Add(-e.opt.IncidentWindow))
 
 	// The H3 grid and the areas' counts.
 	t0 = time.Now()
@@ -512,6 +509,19 @@ func (e *Engine) run(ctx context.Context) (RunStats, error) {
 	e.mu.Unlock()
 	e.opt.Log.Info("analyses recomputed", "cameras", st.Cameras, "features", len(out), "took", time.Since(start).Round(time.Millisecond))
 	return st, nil
+}
+
+// reportedSince returns the incident reports among fs reported after
+// since, whatever their state; one without a reported_at is not counted.
+func reportedSince(fs []layers.Feature, since time.Time) []layers.Feature {
+	var out []layers.Feature
+	for _, f := range fs {
+		at, _ := f.Props["reported_at"].(string)
+		if t, err := time.Parse(time.RFC3339Nano, at); err == nil && t.After(since) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // sumEnclosure adds up the enclosure of the village zones of a compound.

@@ -262,9 +262,25 @@ type ShopIncidents struct {
 	Incidents int    `json:"incidents"`
 }
 
-// FrontageIncidents attributes the given incident points (e.g. alerts or
-// reports) to the responsible shops' frontages of the last run, within
-// maxDist metres of a frontage when in none; most incidents first.
+// Incidents returns the officers' incident reports (layer incidents) of
+// the window, Options.IncidentWindow up to now, open or closed: the
+// incidents that the figures, the placards and FrontageIncidents count.
+func (e *Engine) Incidents(ctx context.Context) ([]layers.Feature, error) {
+	var fs []layers.Feature
+	err := e.store.ScanLayer(ctx, "incidents", func(f layers.Feature) error {
+		fs = append(fs, f)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("analysis: reading incidents: %w", err)
+	}
+	return reportedSince(fs, e.now().Add(-e.opt.IncidentWindow)), nil
+}
+
+// FrontageIncidents attributes the given incident points (those of
+// Incidents, or any others) to the responsible shops' frontages of the
+// last run, within maxDist metres of a frontage when in none; most
+// incidents first.
 func (e *Engine) FrontageIncidents(incidents []layers.Feature, maxDist float64) ([]ShopIncidents, int, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()

@@ -57,6 +57,8 @@ func TestRoles(t *testing.T) {
 	}{
 		{Admin, ManageAccounts, true}, {Planner, EditLayers, true}, {Operator, EditLayers, false},
 		{Viewer, ReadMap, true}, {Device, ReadMap, false}, {Officer, ReadAudit, false}, {Role("root"), ReadMap, false},
+		{Officer, ReportIncidents, true}, {Operator, ReportIncidents, true}, {Admin, ReportIncidents, true},
+		{Device, ReportIncidents, false}, {Viewer, ReportIncidents, false}, {Planner, ReportIncidents, false},
 	} {
 		if got := c.r.Can(c.p); got != c.want {
 			t.Errorf("%s can %s = %v", c.r, c.p, got)

@@ -46,14 +46,21 @@ const (
 	SendPositions  Permission = "send_positions" // one's own positions (an officer's phone)
 	HandleAlerts   Permission = "handle_alerts"  // acknowledge, dispatch, resolve alerts
 	RunAnalyses    Permission = "run_analyses"   // recompute analyses, what-if cameras, placement, placard overrides
+	// ReportIncidents: report an incident at one's position (POST
+	// /api/incidents). Officers report what they see on patrol; operators
+	// and admins enter what reaches the command centre. Not devices (a
+	// report has a person behind it, not a phone's account), not viewers
+	// (they only read), not planners (they plan from the reports; they
+	// do not make them).
+	ReportIncidents Permission = "report_incidents"
 )
 
 // grants is the whole policy: which role holds which permission.
 var grants = map[Role][]Permission{
-	Admin:    {ReadMap, EditLayers, ManageAccounts, ReadAudit, OwnTokens, HandleAlerts, RunAnalyses},
+	Admin:    {ReadMap, EditLayers, ManageAccounts, ReadAudit, OwnTokens, HandleAlerts, RunAnalyses, ReportIncidents},
 	Planner:  {ReadMap, EditLayers, OwnTokens, RunAnalyses},
-	Operator: {ReadMap, OwnTokens, HandleAlerts},
-	Officer:  {ReadMap, OwnTokens, SendPositions},
+	Operator: {ReadMap, OwnTokens, HandleAlerts, ReportIncidents},
+	Officer:  {ReadMap, OwnTokens, SendPositions, ReportIncidents},
 	Viewer:   {ReadMap, OwnTokens},
 	Device:   {SendReadings, SendPositions},
 }

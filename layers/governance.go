@@ -171,6 +171,25 @@ func Governance() *Catalogue {
 				{Name: "patrol_zone", Type: String, Title: "Patrol zone (village zone or compound code)", TitleZH: "责任片区编码", MaxLen: 64},
 				pPhone, pSource},
 			Style: Style{Color: "#00897b", Radius: 6}},
+		// Officers' incident reports (POST /api/incidents): what an officer
+		// saw at a place, open until an operator closes it with a note. The
+		// planners' analyses count them per compound and shop frontage. The
+		// kinds: fire_hazard 消防隐患, sanitation 环境卫生, blocked_passage
+		// 通道堵塞, illegal_construction 违章搭建, public_order 治安,
+		// facility_damage 设施损坏, other 其他 (the schema has no titles for
+		// the values of an enum).
+		&Layer{Name: "incidents", Title: "Incident reports", TitleZH: "事件上报", Kind: Point, MinZoom: 13, MaxZoom: 22,
+			Props: []Property{
+				{Name: "kind", Type: String, Title: "Kind", TitleZH: "类型", Required: true, Enum: []string{"fire_hazard", "sanitation", "blocked_passage", "illegal_construction", "public_order", "facility_damage", "other"}},
+				{Name: "note", Type: String, Title: "Note", TitleZH: "说明", MaxLen: 500},
+				{Name: "state", Type: String, Title: "State", TitleZH: "状态", Required: true, Enum: []string{"open", "closed"}},
+				{Name: "reported_by", Type: String, Title: "Reported by", TitleZH: "上报人", MaxLen: 64},
+				{Name: "reported_at", Type: DateTime, Title: "Reported", TitleZH: "上报时间"},
+				{Name: "closed_by", Type: String, Title: "Closed by", TitleZH: "办结人", MaxLen: 64},
+				{Name: "closed_at", Type: DateTime, Title: "Closed", TitleZH: "办结时间"},
+				{Name: "close_note", Type: String, Title: "How it was dealt with", TitleZH: "办结说明", MaxLen: 500},
+			},
+			Style: Style{Color: "#8e24aa", Radius: 6, ColorBy: "state", Colors: []string{"#8e24aa", "#9e9e9e"}}},
 		&Layer{Name: "alerts", Title: "Alerts", TitleZH: "告警", Kind: Point, MinZoom: 10, MaxZoom: 22, Label: "title",
 			Props: []Property{
 				{Name: "title", Type: String, Title: "Alert", TitleZH: "告警"},

@@ -353,8 +353,10 @@ func (s *Server) analysisPlacard(w http.ResponseWriter, r *http.Request) error {
 }
 
 // analysisShopIncidents serves GET /api/analysis/frontages/incidents
-// ?max_dist=&format=: the alerts attributed to the shops whose 门前三包
-// frontage they fall in (or nearest within max_dist metres, default 5).
+// ?max_dist=&format=: the officers' incident reports of the analyses'
+// window (open or closed) attributed to the shops whose 门前三包 frontage
+// they fall in (or nearest within max_dist metres, default 5), of the
+// caller's area scope.
 func (s *Server) analysisShopIncidents(w http.ResponseWriter, r *http.Request) error {
 	if err := s.needAnalysis(); err != nil {
 		return err
@@ -367,11 +369,7 @@ func (s *Server) analysisShopIncidents(w http.ResponseWriter, r *http.Request) e
 		}
 		maxDist = d
 	}
-	var incidents []layers.Feature
-	err := s.store.ScanLayer(r.Context(), "alerts", func(f layers.Feature) error {
-		incidents = append(incidents, f)
-		return nil
-	})
+	incidents, err := s.analysis.Incidents(r.Context())
 	if err != nil {
 		return err
 	}

@@ -125,6 +125,8 @@ var matrix = map[string]string{
 	"GET /api/alerts/{id}/transitions":           readers,
 	"GET /api/alerts/{id}/nearest-officers":      "admin operator",
 	"GET /api/officers/{id}/trail":               readers,
+	"POST /api/incidents":                        "admin operator officer",
+	"POST /api/incidents/{id}/close":             "admin operator",
 	"GET /live":                                  readers,
 	"GET /api/analysis":                          readers,
 	"POST /api/analysis/run":                     editors,

@@ -181,6 +181,8 @@ func (s *Server) routes() []route {
 		{"GET /api/alerts/{id}/transitions", auth.ReadMap, s.alertHistory},
 		{"GET /api/alerts/{id}/nearest-officers", auth.HandleAlerts, s.nearestOfficers}, // web/alerts.go
 		{"GET /api/officers/{id}/trail", auth.ReadMap, s.officerTrail},
+		{"POST /api/incidents", auth.ReportIncidents, s.reportIncident}, // web/incidents.go
+		{"POST /api/incidents/{id}/close", auth.HandleAlerts, s.closeIncident},
 		{"GET /live", auth.ReadMap, s.live},
 
 		{"GET /api/analysis", auth.ReadMap, s.analysisInfo}, // web/analysis.go

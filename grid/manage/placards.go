@@ -37,9 +37,9 @@ type Indicators struct {
 	// gated, 0–1) of the compound's walled village zones; NaN when the
 	// compound has none, and then not rated.
 	EnclosureShare float64
-	Incidents      int   // incidents attributed to the compound in the period
+	Incidents      int   // officers' incident reports in the compound in the period, open or closed
 	Households     int64 // households in its buildings
-	OpenAlerts     int
+	OpenAlerts     int   // alerts not resolved, an indicator of their own
 }
 
 // IncidentsPer100 is incidents per 100 households, counting at least 100

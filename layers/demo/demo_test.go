@@ -126,9 +126,10 @@ func TestOrder(t *testing.T) {
 	}
 	cat := layers.Governance()
 	for _, name := range cat.Names() {
-		// Alerts and tracks come from the rules and the officers'
-		// positions, the analyses' layers from package analysis.
-		derived := name == "alerts" || name == "tracks" || slices.Contains(analysis.ResultLayers, name) && name != "camera_views" && name != "frontages"
+		// Alerts, tracks and incidents come from the rules and the
+		// officers' positions and reports, the analyses' layers from
+		// package analysis.
+		derived := name == "alerts" || name == "tracks" || name == "incidents" || slices.Contains(analysis.ResultLayers, name) && name != "camera_views" && name != "frontages"
 		if !slices.Contains(got, name) && !derived {
 			t.Errorf("layer %s has no features", name)
 		}
