@@ -173,49 +173,28 @@ func (s *Service) geofence(ctx context.Context, tx pgx.Tx, officer int64, first 
 	// deleted, or no longer geofences, have none) and the fixes.
 	b := &pgx.Batch{}
 	b.Queue(`SAVEPOINT geofence`)
-	b.Queue(`SELECT COALESCE(o.props->>'name', ''), COALESCE(o.props->>'patrol_zone', ''), z.layer, z.id
-		FROM features o LEFT JOIN LATERAL (
-			SELECT f.layer, f.id FROM features f
-			WHERE f.layer = ANY($2) AND o.props->>'patrol_zone' <> '' AND f.props->>'code' = o.props->>'patrol_zone'
-			ORDER BY array_position($2, f.layer), f.id LIMIT 1) z ON true
-		WHERE o.layer = 'officers' AND o.id = $1`, officer, GeofenceLayers)
-	b.Queue(`DELETE FROM geofence_state s WHERE officer_id = $1 AND (NOT zone_layer = ANY($2)
-		OR NOT EXISTS (SELECT 1 FROM features f WHERE f.layer = s.zone_layer AND f.id = s.zone_id))`, officer, GeofenceLayers)
-	b.Queue(`SELECT zone_layer, zone_id, zone_code, inside, since, dwell_done FROM geofence_state WHERE officer_id = $1`, officer)
+	b.Queue(officerSQL, officer, GeofenceLayers)
+	b.Queue(staleSQL, officer, GeofenceLayers)
+	b.Queue(statesSQL, officer)
 	b.Queue(fixesSQL, officer, first.Add(-time.Microsecond), s.buffer, GeofenceLayers)
 	br := tx.SendBatch(ctx, b)
 	var patrol zoneKey
-	states := map[zoneKey]*fence{}
+	var states map[zoneKey]*fence
 	fixes, err := func() ([]fix, error) {
 		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}
-		var patrolCode string
-		var zLayer *string
-		var zID *int64
-		if err := br.QueryRow().Scan(&ps.officer, &patrolCode, &zLayer, &zID); err != nil {
-			return nil, fmt.Errorf("officer %d: %w", officer, err)
-		}
-		if zLayer != nil && zID != nil {
-			patrol, ps.code = zoneKey{*zLayer, *zID}, patrolCode
+		var err error
+		if patrol, err = scanOfficer(br, officer, &ps); err != nil {
+			return nil, err
 		}
 		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}
+		if states, err = scanStates(br); err != nil {
+			return nil, err
+		}
 		rows, err := br.Query()
-		if err != nil {
-			return nil, err
-		}
-		var k zoneKey
-		var f fence
-		if _, err := pgx.ForEachRow(rows, []any{&k.layer, &k.id, &f.code, &f.inside, &f.since, &f.dwellDone}, func() error {
-			st := f
-			states[k] = &st
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		rows, err = br.Query()
 		if err != nil {
 			return nil, err
 		}
@@ -287,10 +266,205 @@ func (s *Service) geofence(ctx context.Context, tx pgx.Tx, officer int64, first 
 	return ps, nil
 }
 
+// fenceProbe is what probeSQL read before a batch was copied, under the
+// officer's lock.
+type fenceProbe struct {
+	after  time.Time // the fixes after it are evaluated
+	states bool      // the officer has geofence states
+	live   bool      // evaluating may change a state: evaluate in full
+}
+
+// probeSQL looks, before a batch is copied, at what evaluating it will
+// find: the officer's ($1) evaluation cursor (or, for an officer never
+// evaluated, $2), whether the officer has states, and whether evaluating
+// may change any (live). It is not live when no stored position is after
+// the cursor (as an evaluation that failed leaves), no zone of layers $3
+// is near the batch (its extent $4..$7 widened by its largest margin $8,
+// as fixesSQL finds the zones near the fixes), every state of the officer
+// is outside with its dwell event emitted (a fix near no zone changes no
+// such state), and the officer's patrol_zone is still $9 (as the caller
+// read it; "": none) and no zone that has it as code lacks a state (else a
+// fix away from it makes one). Then evaluating reads the batch only, and
+// no fix of it changes a thing.
+const probeSQL = `WITH c AS MATERIALIZED (
+		SELECT COALESCE((SELECT last_fix FROM geofence_cursor WHERE officer_id = $1), $2) AS after)
+	SELECT c.after, EXISTS (SELECT 1 FROM geofence_state WHERE officer_id = $1),
+		EXISTS (SELECT 1 FROM positions WHERE officer_id = $1 AND ts > c.after)
+		OR EXISTS (SELECT 1 FROM features f WHERE f.layer = ANY($3)
+			AND f.geom3857 && ST_Expand(ST_Transform(ST_MakeEnvelope($4, $5, $6, $7, 4326), 3857), $8))
+		OR EXISTS (SELECT 1 FROM geofence_state WHERE officer_id = $1 AND (inside OR NOT dwell_done))
+		OR (SELECT COALESCE(props->>'patrol_zone', '') FROM features WHERE layer = 'officers' AND id = $1) IS DISTINCT FROM $9
+		OR ($9 <> '' AND EXISTS (SELECT 1 FROM features f WHERE f.layer = ANY($3) AND f.props->>'code' = $9
+			AND NOT EXISTS (SELECT 1 FROM geofence_state s WHERE s.officer_id = $1 AND s.zone_layer = f.layer AND s.zone_id = f.id)))
+	FROM c`
+
+// queueProbe queues probeSQL for the batch ps of the officer whose
+// patrol_zone was patrol. The probe only reads, as the duplicate check
+// beside it does: an error in it fails the batch as theirs would.
+func (s *Service) queueProbe(b *pgx.Batch, officer int64, patrol string, first time.Time, ps []Position) {
+	lo, hi := orb.Point{ps[0].Lon, ps[0].Lat}, orb.Point{ps[0].Lon, ps[0].Lat}
+	margin := 0.0
+	for _, p := range ps {
+		lo = orb.Point{min(lo[0], p.Lon), min(lo[1], p.Lat)}
+		hi = orb.Point{max(hi[0], p.Lon), max(hi[1], p.Lat)}
+		r := s.buffer
+		if p.Accuracy != nil {
+			r = max(r, *p.Accuracy)
+		}
+		// fixesSQL's margin and a metre more against rounding: a wider
+		// extent can only make the probe live.
+		margin = max(margin, r*1.05/math.Cos(p.Lat*math.Pi/180)+2)
+	}
+	b.Queue(probeSQL, officer, first.Add(-time.Microsecond), GeofenceLayers, lo[0], lo[1], hi[0], hi[1], margin, patrol)
+}
+
+// readProbe reads what queueProbe queued.
+func readProbe(br pgx.BatchResults) (*fenceProbe, error) {
+	var p fenceProbe
+	if err := br.QueryRow().Scan(&p.after, &p.states, &p.live); err != nil {
+		return nil, fmt.Errorf("geofence probe: %w", err)
+	}
+	return &p, nil
+}
+
+// quietFence is geofence for a batch ps that was copied whole after probe
+// p found it not live: evaluating it changes no state and raises no
+// event, so it only deletes the stale states and moves the states'
+// last_fix and the cursor to the newest fix after p.after, as geofence
+// would. It reads the officer and the states only for the patrol-zone
+// alert.
+func (s *Service) quietFence(ctx context.Context, tx pgx.Tx, officer int64, p *fenceProbe, ps []Position) (patrolState, error) {
+	var out patrolState
+	var last *fix // the newest fix evaluated
+	for i := range ps {
+		us := ps[i].Time.UnixMicro() // as stored
+		if us > p.after.UnixMicro() && (last == nil || us > last.ts.UnixMicro()) {
+			last = &fix{ts: time.UnixMicro(us), lon: ps[i].Lon, lat: ps[i].Lat}
+		}
+	}
+	read := last != nil && s.alerts != nil
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT geofence`)
+	if read {
+		b.Queue(officerSQL, officer, GeofenceLayers)
+	}
+	if p.states {
+		b.Queue(staleSQL, officer, GeofenceLayers)
+	}
+	if read {
+		b.Queue(statesSQL, officer)
+	}
+	if last != nil {
+		if p.states {
+			b.Queue(`UPDATE geofence_state SET last_fix = $2 WHERE officer_id = $1`, officer, last.ts)
+		}
+		b.Queue(cursorSQL, officer, last.ts)
+	}
+	br := tx.SendBatch(ctx, b)
+	var patrol zoneKey
+	var states map[zoneKey]*fence
+	err := func() error {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		var err error
+		if read {
+			if patrol, err = scanOfficer(br, officer, &out); err != nil {
+				return err
+			}
+		}
+		if p.states {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		if read {
+			if states, err = scanStates(br); err != nil {
+				return err
+			}
+		}
+		if last == nil {
+			return nil
+		}
+		if p.states {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("geofence state: %w", err)
+			}
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("geofence cursor: %w", err)
+		}
+		return nil
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || last == nil {
+		return out, err
+	}
+	out.evaluated, out.at = true, orb.Point{last.lon, last.lat}
+	out.patrolFrom(states[patrol])
+	return out, nil
+}
+
 func (ps *patrolState) patrolFrom(st *fence) {
 	if ps.code != "" && st != nil && !st.inside && st.dwellDone {
 		ps.outside, ps.since = true, st.since
 	}
+}
+
+// Statements that the full evaluation (geofence) and the quiet one
+// (quietFence) share.
+const (
+	// officerSQL reads the officer's ($1) name, patrol_zone and the zone
+	// (of layers $2, the first in their order) that has it as code.
+	officerSQL = `SELECT COALESCE(o.props->>'name', ''), COALESCE(o.props->>'patrol_zone', ''), z.layer, z.id
+		FROM features o LEFT JOIN LATERAL (
+			SELECT f.layer, f.id FROM features f
+			WHERE f.layer = ANY($2) AND o.props->>'patrol_zone' <> '' AND f.props->>'code' = o.props->>'patrol_zone'
+			ORDER BY array_position($2, f.layer), f.id LIMIT 1) z ON true
+		WHERE o.layer = 'officers' AND o.id = $1`
+	// staleSQL deletes the officer's ($1) states of zones deleted or of
+	// layers no longer geofences ($2). The subquery names the layers too,
+	// so that it is planned over their partitions only.
+	staleSQL = `DELETE FROM geofence_state s WHERE officer_id = $1 AND (NOT zone_layer = ANY($2)
+		OR NOT EXISTS (SELECT 1 FROM features f WHERE f.layer = ANY($2) AND f.layer = s.zone_layer AND f.id = s.zone_id))`
+	statesSQL = `SELECT zone_layer, zone_id, zone_code, inside, since, dwell_done FROM geofence_state WHERE officer_id = $1`
+	cursorSQL = `INSERT INTO geofence_cursor (officer_id, last_fix) VALUES ($1, $2)
+		ON CONFLICT (officer_id) DO UPDATE SET last_fix = EXCLUDED.last_fix`
+)
+
+// scanOfficer reads the row of officerSQL into ps and returns the patrol
+// zone (zero when none).
+func scanOfficer(br pgx.BatchResults, officer int64, ps *patrolState) (zoneKey, error) {
+	var patrolCode string
+	var zLayer *string
+	var zID *int64
+	if err := br.QueryRow().Scan(&ps.officer, &patrolCode, &zLayer, &zID); err != nil {
+		return zoneKey{}, fmt.Errorf("officer %d: %w", officer, err)
+	}
+	if zLayer == nil || zID == nil {
+		return zoneKey{}, nil
+	}
+	ps.code = patrolCode
+	return zoneKey{*zLayer, *zID}, nil
+}
+
+// scanStates reads the rows of statesSQL.
+func scanStates(br pgx.BatchResults) (map[zoneKey]*fence, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	states := map[zoneKey]*fence{}
+	var k zoneKey
+	var f fence
+	_, err = pgx.ForEachRow(rows, []any{&k.layer, &k.id, &f.code, &f.inside, &f.since, &f.dwellDone}, func() error {
+		st := f
+		states[k] = &st
+		return nil
+	})
+	return states, err
 }
 
 // fixesSQL reads the officer ($1) positions after the newest fix
@@ -367,8 +541,7 @@ func saveFences(ctx context.Context, tx pgx.Tx, officer int64, states map[zoneKe
 				WITH ORDINALITY AS u(l, i, c, e, a, x, y, n) ORDER BY n`,
 			officer, zl, zi, zc, ev, at, lon, lat)
 	}
-	b.Queue(`INSERT INTO geofence_cursor (officer_id, last_fix) VALUES ($1, $2)
-		ON CONFLICT (officer_id) DO UPDATE SET last_fix = EXCLUDED.last_fix`, officer, last)
+	b.Queue(cursorSQL, officer, last)
 	br := tx.SendBatch(ctx, b)
 	for i := range b.Len() {
 		if _, err := br.Exec(); err != nil {

@@ -9,10 +9,13 @@ package positions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"time"
 
@@ -110,24 +113,39 @@ type Officer struct {
 
 // OfficerOf returns the one officer whose `device` is account.
 func (s *Service) OfficerOf(ctx context.Context, account string) (Officer, error) {
-	rows, err := s.store.Pool().Query(ctx, `SELECT id, COALESCE(props->>'name', '') FROM features
+	o, _, err := s.officerOf(ctx, account)
+	return o, err
+}
+
+// officerOf is OfficerOf that also returns the officer's feature
+// properties as they were read.
+func (s *Service) officerOf(ctx context.Context, account string) (Officer, map[string]any, error) {
+	rows, err := s.store.Pool().Query(ctx, `SELECT id, COALESCE(props->>'name', ''), props FROM features
 		WHERE layer = 'officers' AND props @> jsonb_build_object('device', $1::text) LIMIT 2`, account)
 	if err != nil {
-		return Officer{}, err
+		return Officer{}, nil, err
 	}
-	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Officer, error) {
-		var o Officer
-		return o, r.Scan(&o.ID, &o.Name)
+	type found struct {
+		o     Officer
+		props []byte
+	}
+	fs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (found, error) {
+		var f found
+		return f, r.Scan(&f.o.ID, &f.o.Name, &f.props)
 	})
 	switch {
 	case err != nil:
-		return Officer{}, err
-	case len(found) == 0:
-		return Officer{}, fmt.Errorf("%w %q: no officer has it as device", ErrUnknownDevice, account)
-	case len(found) > 1:
-		return Officer{}, fmt.Errorf("%w %q", ErrAmbiguousDevice, account)
+		return Officer{}, nil, err
+	case len(fs) == 0:
+		return Officer{}, nil, fmt.Errorf("%w %q: no officer has it as device", ErrUnknownDevice, account)
+	case len(fs) > 1:
+		return Officer{}, nil, fmt.Errorf("%w %q", ErrAmbiguousDevice, account)
 	}
-	return found[0], nil
+	var props map[string]any
+	if err := json.Unmarshal(fs[0].props, &props); err != nil {
+		return Officer{}, nil, fmt.Errorf("officer %d: %w", fs[0].o.ID, err)
+	}
+	return fs[0].o, props, nil
 }
 
 // Validate checks a batch as Append would, without the database.
@@ -227,7 +245,7 @@ func (s *Service) Append(ctx context.Context, account string, ps []Position) (Re
 			return Result{}, s.foreign(ctx, i, p.Device)
 		}
 	}
-	off, err := s.OfficerOf(ctx, account)
+	off, props, err := s.officerOf(ctx, account)
 	if err != nil {
 		return Result{}, err
 	}
@@ -237,7 +255,8 @@ func (s *Service) Append(ctx context.Context, account string, ps []Position) (Re
 	res := Result{Officer: off.ID}
 	var fences patrolState
 	var fenceErr error
-	res.Accepted, fences, fenceErr, err = s.insert(ctx, off.ID, ps)
+	patrol, _ := props["patrol_zone"].(string) // not a string: the probe finds it changed
+	res.Accepted, fences, fenceErr, err = s.insert(ctx, off.ID, patrol, ps)
 	if err != nil {
 		return Result{}, err
 	}
@@ -248,7 +267,7 @@ func (s *Service) Append(ctx context.Context, account string, ps []Position) (Re
 			newest = i
 		}
 	}
-	res.Moved, err = s.moveMarker(layers.WithActor(ctx, layers.Actor{User: account}), off.ID, ps[newest])
+	res.Moved, err = s.moveMarker(layers.WithActor(ctx, layers.Actor{User: account}), off.ID, props, ps[newest])
 	if err != nil {
 		return res, fmt.Errorf("positions stored; moving the marker: %w", err)
 	}
@@ -279,8 +298,11 @@ func (s *Service) foreign(ctx context.Context, index int, device string) error {
 // one INSERT … ON CONFLICT DO NOTHING. The geofences evaluate the new
 // positions in the same transaction, in a savepoint: when they fail
 // (fenceErr), the positions are stored all the same and evaluated with the
-// officer's next batch.
-func (s *Service) insert(ctx context.Context, officer int64, ps []Position) (_ int, fences patrolState, fenceErr error, _ error) {
+// officer's next batch. A batch copied straight is probed with the
+// duplicate check, in the same round trip: when no fix of it can change a
+// geofence state, the evaluation is quiet (quietFence). patrol is the
+// officer's patrol_zone as read with the officer, for the probe.
+func (s *Service) insert(ctx context.Context, officer int64, patrol string, ps []Position) (_ int, fences patrolState, fenceErr error, _ error) {
 	first := ps[0].Time
 	for _, p := range ps {
 		if p.Time.Before(first) {
@@ -289,7 +311,7 @@ func (s *Service) insert(ctx context.Context, officer int64, ps []Position) (_ i
 	}
 	direct := distinctTimes(ps)
 	for {
-		n, fences, fenceErr, err := s.insertTx(ctx, officer, ps, first, direct)
+		n, fences, fenceErr, err := s.insertTx(ctx, officer, patrol, ps, first, direct)
 		var pe *pgconn.PgError
 		if direct && errors.As(err, &pe) && pe.Code == "23505" {
 			direct = false // not expected under the lock; the safe way
@@ -299,9 +321,10 @@ func (s *Service) insert(ctx context.Context, officer int64, ps []Position) (_ i
 	}
 }
 
-func (s *Service) insertTx(ctx context.Context, officer int64, ps []Position, first time.Time, direct bool) (_ int, fences patrolState, fenceErr error, _ error) {
+func (s *Service) insertTx(ctx context.Context, officer int64, patrol string, ps []Position, first time.Time, direct bool) (_ int, fences patrolState, fenceErr error, _ error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, s.store.Pool(), func(tx pgx.Tx) error {
+		var probe *fenceProbe // nil: evaluate in full
 		if direct {
 			last := ps[0].Time
 			for _, p := range ps {
@@ -309,17 +332,19 @@ func (s *Service) insertTx(ctx context.Context, officer int64, ps []Position, fi
 					last = p.Time
 				}
 			}
-			// Two statements in one round trip: the check's snapshot is
+			// One round trip: the check's and the probe's snapshots are
 			// taken after the lock is held.
 			b := &pgx.Batch{}
 			b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockKey(officer))
 			b.Queue(`SELECT EXISTS (SELECT 1 FROM positions WHERE officer_id = $1 AND ts BETWEEN $2 AND $3)`, officer, first, last)
+			s.queueProbe(b, officer, patrol, first, ps)
 			br := tx.SendBatch(ctx, b)
 			_, err := br.Exec()
 			if err == nil {
 				var overlap bool
 				if err = br.QueryRow().Scan(&overlap); err == nil {
 					direct = !overlap
+					probe, err = readProbe(br)
 				}
 			}
 			if cerr := br.Close(); err == nil {
@@ -354,7 +379,12 @@ func (s *Service) insertTx(ctx context.Context, officer int64, ps []Position, fi
 			}
 			n = tag.RowsAffected()
 		}
-		if fences, fenceErr = s.geofence(ctx, tx, officer, first); fenceErr != nil {
+		if direct && probe != nil && !probe.live {
+			fences, fenceErr = s.quietFence(ctx, tx, officer, probe, ps)
+		} else {
+			fences, fenceErr = s.geofence(ctx, tx, officer, first)
+		}
+		if fenceErr != nil {
 			_, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT geofence`)
 			return err
 		}
@@ -381,74 +411,102 @@ func distinctTimes(ps []Position) bool {
 
 var copyCols = []string{"officer_id", "ts", "lon", "lat", "speed", "bearing", "altitude", "accuracy", "battery", "attrs"}
 
-// rowsOf feeds CopyFrom without building every row up front.
+// rowsOf feeds CopyFrom the batch as rows of copyCols without allocating
+// per row: one row is reused and holds pointers into ps (pgx encodes a row
+// before it asks for the next).
 func rowsOf(officer int64, ps []Position) pgx.CopyFromSource {
-	i := -1
-	return pgx.CopyFromFunc(func() ([]any, error) {
-		i++
-		if i >= len(ps) {
-			return nil, nil
-		}
+	row := make([]any, len(copyCols))
+	row[0] = officer
+	return pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) {
 		p := &ps[i]
-		var attrs any
+		row[1], row[2], row[3] = &p.Time, &p.Lon, &p.Lat
+		row[4], row[5], row[6], row[7], row[8] = p.Speed, p.Bearing, p.Altitude, p.Accuracy, p.Battery
+		row[9] = nil
 		if len(p.Attrs) > 0 {
-			attrs = p.Attrs
+			row[9] = p.Attrs
 		}
-		return []any{officer, p.Time, p.Lon, p.Lat, p.Speed, p.Bearing, p.Altitude, p.Accuracy, p.Battery, attrs}, nil
+		return row, nil
 	})
 }
 
+// markerAttempts bounds the compare-and-swap of moveMarker against
+// concurrent writes of the officer's feature.
+const markerAttempts = 8
+
+// errStale: the officer's feature changed between reading and writing it.
+var errStale = errors.New("officer's feature changed concurrently")
+
 // moveMarker moves the officer's feature to p unless its fix_time is as
-// new or newer. An advisory lock per officer serialises concurrent batches
-// (across nodes too), so that an older batch cannot overwrite a newer one.
-func (s *Service) moveMarker(ctx context.Context, officer int64, p Position) (bool, error) {
-	moved := false
-	err := pgx.BeginFunc(ctx, s.store.Pool(), func(tx pgx.Tx) error {
-		// One round trip; the read's snapshot is taken after the lock is held.
-		b := &pgx.Batch{}
-		b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockKey(officer))
-		b.Queue(`SELECT props->'fix_time' FROM features WHERE layer = 'officers' AND id = $1`, officer)
-		br := tx.SendBatch(ctx, b)
-		var fixTime any
-		_, err := br.Exec()
-		if err == nil {
-			err = br.QueryRow().Scan(&fixTime)
+// new or newer. It decides on the feature's properties props (as read
+// before the batch was stored), writes the feature back through the store
+// provided that they are still the same (a compare-and-swap in the
+// write's transaction, under the feature's row lock), and else reads the
+// feature again and starts over. So concurrent batches (across nodes too)
+// serialise on the feature: an older batch cannot overwrite a newer one,
+// and no write in between is lost.
+func (s *Service) moveMarker(ctx context.Context, officer int64, props map[string]any, p Position) (bool, error) {
+	for range markerAttempts {
+		if props == nil {
+			f, err := s.store.Get(ctx, "officers", officer)
+			if err != nil {
+				return false, err
+			}
+			props = f.Props
 		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return layers.ErrNotFound
-		case err != nil:
-			return err
-		}
-		if s, ok := fixTime.(string); ok {
-			if t, err := time.Parse(time.RFC3339, s); err == nil && !p.Time.After(t) {
-				return nil
+		if ft, ok := props["fix_time"].(string); ok {
+			if t, err := time.Parse(time.RFC3339, ft); err == nil && !p.Time.After(t) {
+				return false, nil
 			}
 		}
-		props := map[string]any{
+		f := layers.Feature{Layer: "officers", ID: officer, Geometry: orb.Point{p.Lon, p.Lat}, Props: maps.Clone(props)}
+		if f.Props == nil {
+			f.Props = map[string]any{}
+		}
+		for k, v := range map[string]any{
 			"fix_time": p.Time.UTC().Format(time.RFC3339Nano),
 			"speed":    orNil(p.Speed),
 			"bearing":  orNil(p.Bearing),
 			"accuracy": orNil(p.Accuracy),
+		} {
+			if v == nil {
+				delete(f.Props, k) // a stale speed would mislead
+			} else {
+				f.Props[k] = v
+			}
 		}
 		if p.Battery != nil {
-			props["battery"] = *p.Battery // an older level says more than none
+			f.Props["battery"] = *p.Battery // an older level says more than none
 		}
-		if _, err := s.store.Patch(ctx, "officers", officer, orb.Point{p.Lon, p.Lat}, props); err != nil {
+		_, err := s.store.Replace(layers.WithTxHook(ctx, unchanged(props)), f)
+		if errors.Is(err, errStale) {
+			props = nil
+			continue
+		}
+		return err == nil, err
+	}
+	return false, fmt.Errorf("officer %d: still changing after %d attempts", officer, markerAttempts)
+}
+
+// unchanged is the hook of a compare-and-swap write: it refuses with
+// errStale when the feature's properties are no longer orig.
+func unchanged(orig map[string]any) layers.TxHook {
+	return func(_ context.Context, _ pgx.Tx, _ layers.Op, _ *layers.Feature, before json.RawMessage) error {
+		var b struct {
+			Properties map[string]any `json:"properties"`
+		}
+		if err := json.Unmarshal(before, &b); err != nil {
 			return err
 		}
-		moved = true
+		if !reflect.DeepEqual(b.Properties, orig) {
+			return errStale
+		}
 		return nil
-	})
-	return moved, err
+	}
 }
 
 func orNil(v *float64) any {
 	if v == nil {
-		return nil // Patch removes the property: a stale speed would mislead
+		return nil
 	}
 	return *v
 }
