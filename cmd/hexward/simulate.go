@@ -33,7 +33,8 @@ import (
 // hexward simulate drives a running server with the demo district's live
 // half: sensors report plausible readings (with fault episodes that raise
 // alerts and later clear) and officers walk the street network reporting
-// their positions, over HTTP, MQTT and OsmAnd, at a configurable rate.
+// their positions, over HTTP, MQTT and OsmAnd, at a configurable rate, and
+// now and then an incident where they are (POST /api/incidents).
 
 // simConfig is one run of the simulator.
 type simConfig struct {
@@ -42,6 +43,7 @@ type simConfig struct {
 	PositionsRate       float64 // positions per second, all walking officers together
 	Officers            int     // officers walking; negative: all
 	FaultRate           float64 // probability per sensor-minute that a fault episode starts
+	IncidentRate        float64 // incident reports per hour per walking officer
 	Transport           string  // readings: http, mqtt or both
 	PositionsVia        string  // positions: osmand, json or mqtt
 	MQTTURL             string
@@ -59,6 +61,7 @@ type simReport struct {
 	PositionsSent, PositionsAccepted, PositionsDuplicates, PositionsErrors int64
 	Throttled                                                              int64 // 429 answers
 	FaultEpisodes                                                          int64
+	IncidentsReported, IncidentsErrors                                     int64
 	AlertsRaised                                                           int // alerts in state raised at the end (-1: unknown)
 	Sensors, Officers                                                      int
 }
@@ -73,6 +76,7 @@ func simulate(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.Float64Var(&c.PositionsRate, "positions-rate", 10, "officer positions per second, all walking officers together")
 	fs.IntVar(&c.Officers, "officers", -1, "how many officers walk (-1: all)")
 	fs.Float64Var(&c.FaultRate, "fault-rate", 0.001, "probability per sensor-minute of a fault episode: the value crosses the alarm threshold long enough to raise an alert, then returns to normal")
+	fs.Float64Var(&c.IncidentRate, "incident-rate", 0.5, "incident reports per hour per walking officer, at the officer's position, of the catalogue's kinds (0: none)")
 	fs.StringVar(&c.Transport, "transport", "http", "readings transport: http, mqtt or both (alternate batches)")
 	fs.StringVar(&c.PositionsVia, "positions-via", "osmand", "positions transport: osmand (one fix per GET), json (POST /ingest/positions) or mqtt")
 	fs.StringVar(&c.MQTTURL, "mqtt-url", os.Getenv("MQTT_URL"), "MQTT broker, e.g. tcp://127.0.0.1:1883; user:password@ in the URL signs in (env MQTT_URL)")
@@ -100,6 +104,8 @@ func (c *simConfig) check() error {
 		return errors.New("--readings-rate and --positions-rate are both 0: nothing to simulate")
 	case !(c.FaultRate >= 0 && c.FaultRate <= 1):
 		return fmt.Errorf("--fault-rate %v: want a probability from 0 to 1", c.FaultRate)
+	case c.IncidentRate < 0 || math.IsNaN(c.IncidentRate) || math.IsInf(c.IncidentRate, 0):
+		return fmt.Errorf("--incident-rate %v: want 0 or more reports per hour per officer", c.IncidentRate)
 	case c.Transport != "http" && c.Transport != "mqtt" && c.Transport != "both":
 		return fmt.Errorf("--transport %q: want http, mqtt or both", c.Transport)
 	case c.PositionsVia != "osmand" && c.PositionsVia != "json" && c.PositionsVia != "mqtt":
@@ -286,6 +292,24 @@ func (c *simClient) features(ctx context.Context, layer string) ([]simFeature, e
 	return all, nil
 }
 
+// incidentKinds reads the kinds an incident report may have: the enum of
+// the incidents layer's kind, as the server's catalogue has it.
+func (c *simClient) incidentKinds(ctx context.Context) ([]string, error) {
+	var q struct {
+		Properties map[string]struct {
+			Enum []string `json:"enum"`
+		} `json:"properties"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/collections/incidents/queryables", "", nil, &q); err != nil {
+		return nil, fmt.Errorf("reading the kinds of incident reports (--incident-rate 0 reports none): %w", err)
+	}
+	kinds := q.Properties["kind"].Enum
+	if len(kinds) == 0 {
+		return nil, errors.New("the server's incidents layer lists no kinds (--incident-rate 0 reports none)")
+	}
+	return kinds, nil
+}
+
 // raisedAlerts counts the alerts in state raised.
 func (c *simClient) raisedAlerts(ctx context.Context) (int, error) {
 	var page struct {
@@ -387,6 +411,13 @@ func runSimulation(ctx context.Context, log *slog.Logger, cfg simConfig) (simRep
 			cfg.URL, len(sensors), len(officersF), len(streetsF))
 	}
 
+	var kinds []string // of incident reports, read before any account is made
+	if cfg.IncidentRate > 0 && len(officers) > 0 {
+		if kinds, err = cl.incidentKinds(ctx); err != nil {
+			return rep, err
+		}
+	}
+
 	// Accounts and tokens: the sensors' devices and the walking officers' phones.
 	ttl := 7 * 24 * time.Hour
 	if cfg.Duration > 0 {
@@ -447,6 +478,23 @@ func runSimulation(ctx context.Context, log *slog.Logger, cfg simConfig) (simRep
 			return rep, err
 		}
 	}
+	// Incident reports: a phone's account reports when its role may (an
+	// officer's, as the simulator creates them); a phone whose account is
+	// a device's may not, and reports by the officer account
+	// <phone>-officer instead.
+	reporters := map[string]string{} // phone's account -> reporting account
+	if len(kinds) > 0 {
+		for _, o := range officers {
+			phone := o.Properties["device"].(string)
+			reporters[phone] = phone
+			if !roles[phone].Can(auth.ReportIncidents) {
+				reporters[phone] = phone + "-officer"
+				if err := need(reporters[phone], auth.Officer, auth.ReportIncidents); err != nil {
+					return rep, err
+				}
+			}
+		}
+	}
 
 	var mq mqtt.Client
 	if cfg.Transport != "http" || cfg.PositionsVia == "mqtt" {
@@ -462,8 +510,8 @@ func runSimulation(ctx context.Context, log *slog.Logger, cfg simConfig) (simRep
 	for _, s := range sensors {
 		minOffline = min(minOffline, s.offlineAfter)
 	}
-	fmt.Fprintf(cfg.Out, "# hexward simulate %s: %d sensors (%.0f readings/s over %s, one every %.1f s each, fault rate %g per sensor-minute), %d officers walking %d street nodes (%.1f positions/s via %s), seed %d\n",
-		cfg.URL, len(sensors), cfg.ReadingsRate, cfg.Transport, interval, cfg.FaultRate, len(officers), len(graph.pts), cfg.PositionsRate, cfg.PositionsVia, cfg.Seed)
+	fmt.Fprintf(cfg.Out, "# hexward simulate %s: %d sensors (%.0f readings/s over %s, one every %.1f s each, fault rate %g per sensor-minute), %d officers walking %d street nodes (%.1f positions/s via %s, %g incident reports per officer-hour), seed %d\n",
+		cfg.URL, len(sensors), cfg.ReadingsRate, cfg.Transport, interval, cfg.FaultRate, len(officers), len(graph.pts), cfg.PositionsRate, cfg.PositionsVia, cfg.IncidentRate, cfg.Seed)
 	if interval > minOffline {
 		log.Warn("sensors report less often than their offline_after_s: they will be seen offline; raise --readings-rate", "every_s", interval, "offline_after_s", minOffline)
 	}
@@ -488,8 +536,13 @@ func runSimulation(ctx context.Context, log *slog.Logger, cfg simConfig) (simRep
 	for i, o := range officers {
 		every := time.Duration(float64(len(officers)) / cfg.PositionsRate * float64(time.Second))
 		w := newWalker(graph, o.Geometry.Geometry().(orb.Point), rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(o.ID)<<1|1)))
+		phone := o.Properties["device"].(string)
+		var inc *incidentPlan
+		if len(kinds) > 0 {
+			inc = newIncidentPlan(cfg.IncidentRate, kinds, tokens[reporters[phone]].secret, rand.New(rand.NewPCG(uint64(cfg.Seed)^incidentStream, uint64(o.ID))))
+		}
 		wg.Add(1)
-		go func() { defer wg.Done(); r.officerLoop(runCtx, i, o.Properties["device"].(string), w, every) }()
+		go func() { defer wg.Done(); r.officerLoop(runCtx, i, phone, w, every, inc) }()
 	}
 	go func() { // requests in flight get a few seconds after the run ends
 		<-runCtx.Done()
@@ -529,6 +582,7 @@ func runSimulation(ctx context.Context, log *slog.Logger, cfg simConfig) (simRep
 	rep.ReadingsSent, rep.ReadingsAccepted, rep.ReadingsDuplicates, rep.ReadingsErrors = st.rSent.Load(), st.rAccepted.Load(), st.rDup.Load(), st.rErr.Load()
 	rep.PositionsSent, rep.PositionsAccepted, rep.PositionsDuplicates, rep.PositionsErrors = st.pSent.Load(), st.pAccepted.Load(), st.pDup.Load(), st.pErr.Load()
 	rep.Throttled, rep.FaultEpisodes = throttled.Load(), st.faults.Load()
+	rep.IncidentsReported, rep.IncidentsErrors = st.iReported.Load(), st.iErr.Load()
 	return rep, nil
 }
 
@@ -566,6 +620,7 @@ type simStats struct {
 	rSent, rAccepted, rDup, rErr atomic.Int64
 	pSent, pAccepted, pDup, pErr atomic.Int64
 	faults, faulting             atomic.Int64
+	iReported, iErr              atomic.Int64 // incident reports
 	throttled                    *atomic.Int64
 	mu                           sync.Mutex
 	lastR, lastP                 int64
@@ -586,9 +641,10 @@ func (s *simStats) print(w io.Writer, elapsed time.Duration, raised int) {
 	if raised >= 0 {
 		alerts = strconv.Itoa(raised)
 	}
-	fmt.Fprintf(w, "%6.0fs  readings sent %d (%.1f/s) accepted %d dup %d err %d | positions sent %d (%.1f/s) accepted %d dup %d err %d | 429s %d | faults %d (now %d) | alerts raised %s\n",
+	fmt.Fprintf(w, "%6.0fs  readings sent %d (%.1f/s) accepted %d dup %d err %d | positions sent %d (%.1f/s) accepted %d dup %d err %d | incidents reported %d err %d | 429s %d | faults %d (now %d) | alerts raised %s\n",
 		elapsed.Seconds(), rs, rRate, s.rAccepted.Load(), s.rDup.Load(), s.rErr.Load(),
-		ps, pRate, s.pAccepted.Load(), s.pDup.Load(), s.pErr.Load(), s.throttled.Load(), s.faults.Load(), s.faulting.Load(), alerts)
+		ps, pRate, s.pAccepted.Load(), s.pDup.Load(), s.pErr.Load(), s.iReported.Load(), s.iErr.Load(),
+		s.throttled.Load(), s.faults.Load(), s.faulting.Load(), alerts)
 }
 
 // simRun is the state the loops share.
@@ -977,13 +1033,15 @@ type wirePosition struct {
 	Battery  float64 `json:"battery"`
 }
 
-// officerLoop walks one officer and reports a fix every `every`.
-func (r *simRun) officerLoop(ctx context.Context, i int, device string, w *walker, every time.Duration) {
+// officerLoop walks one officer and reports a fix every `every`, and an
+// incident at the fix when inc (nil: none) says one is due.
+func (r *simRun) officerLoop(ctx context.Context, i int, device string, w *walker, every time.Duration, inc *incidentPlan) {
 	battery := 60 + 40*w.noise.Float64()
 	first := time.Duration(w.noise.Float64() * float64(every))
 	t := time.NewTimer(first)
 	defer t.Stop()
 	last := time.Now()
+	begin := last
 	var pending []wirePosition // json: fixes not yet stored
 	token := r.tokens[device].secret
 	for {
@@ -1037,8 +1095,69 @@ func (r *simRun) officerLoop(ctx context.Context, i int, device string, w *walke
 				r.logOnce("MQTT positions", err)
 			}
 		}
+		if inc != nil {
+			if kind, ok := inc.due(now.Sub(begin)); ok {
+				r.reportIncident(inc.token, kind, p)
+			}
+		}
 		t.Reset(max(0, every-time.Since(now)))
 	}
+}
+
+// reportIncident reports an incident of kind at fix p.
+func (r *simRun) reportIncident(token, kind string, p wirePosition) {
+	body := map[string]any{"kind": kind, "note": "模拟巡查上报 simulated patrol report", "position": []float64{p.Lon, p.Lat}}
+	if err := r.cl.do(r.sendCtx, http.MethodPost, "/api/incidents", token, body, nil); err != nil {
+		r.st.iErr.Add(1)
+		r.logOnce("incident reports", err)
+		return
+	}
+	r.st.iReported.Add(1)
+}
+
+// incidentStream sets the random numbers of the incident reports apart
+// from the walks' and the sensors' of the same seed.
+const incidentStream = 0x1c1de475
+
+// incidentPlan is when one officer reports an incident and of what kind:
+// a Poisson process of its rate over the officer's walking time, with the
+// kinds drawn evenly, from the officer's own random numbers, so a seed
+// gives the same reports.
+type incidentPlan struct {
+	rng       *rand.Rand
+	perSecond float64
+	kinds     []string
+	token     string        // the reporting account's API token
+	next      time.Duration // the next report, since the officer set out
+}
+
+func newIncidentPlan(perHour float64, kinds []string, token string, rng *rand.Rand) *incidentPlan {
+	p := &incidentPlan{rng: rng, perSecond: perHour / 3600, kinds: kinds, token: token}
+	p.next = p.after(0)
+	return p
+}
+
+// after draws the time of the report that follows one at t.
+func (p *incidentPlan) after(t time.Duration) time.Duration {
+	if p.perSecond <= 0 {
+		return never
+	}
+	d := p.rng.ExpFloat64() / p.perSecond
+	if d > 1e8 {
+		return never
+	}
+	return t + time.Duration(d*float64(time.Second))
+}
+
+// due says whether a report is due at t (since the officer set out) and
+// its kind; one at most per call, the next one drawn after t.
+func (p *incidentPlan) due(t time.Duration) (string, bool) {
+	if t < p.next {
+		return "", false
+	}
+	kind := p.kinds[p.rng.IntN(len(p.kinds))]
+	p.next = p.after(t)
+	return kind, true
 }
 
 func round7f(f float64) float64 { return math.Round(f*1e7) / 1e7 }

@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
@@ -125,6 +128,107 @@ func TestSimulateDemo(t *testing.T) {
 	}
 }
 
+// TestSimulateIncidents runs the simulator with a high --incident-rate:
+// the walking officers report incidents at their positions (on the
+// streets, within the GPS jitter), of the catalogue's kinds, each by its
+// phone's officer account; a phone whose account is a device's, which
+// may not report, reports by the officer account <phone>-officer.
+func TestSimulateIncidents(t *testing.T) {
+	base, pool := startDemoServer(t, 0)
+	ctx := context.Background()
+	rows, err := pool.Query(ctx, `SELECT props->>'device' FROM features WHERE layer = 'officers' AND props ? 'device' ORDER BY id LIMIT 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phones, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(phones) != 3 {
+		t.Fatalf("phones %v: %v", phones, err)
+	}
+	// The last of the three walking officers' phones is a device account.
+	if _, err := auth.NewAccounts(pool, nil).CreateUser(ctx, auth.NewUser{Name: phones[2], Role: auth.Device}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cfg := simConfig{URL: base, User: "demo-admin", Password: "demo-admin-pass", PositionsRate: 6, Officers: 3, IncidentRate: 36000,
+		Transport: "http", PositionsVia: "osmand", Duration: 4 * time.Second, Seed: 5, Grace: time.Minute, Out: &out}
+	rep, err := runSimulation(ctx, quiet(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v\n%s", rep, out.String())
+	if rep.IncidentsReported == 0 || rep.IncidentsErrors != 0 || rep.PositionsErrors != 0 {
+		t.Fatalf("report: %+v", rep)
+	}
+	if !strings.Contains(out.String(), "incidents reported") {
+		t.Fatalf("no incidents in the stats lines:\n%s", out.String())
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM features WHERE layer = 'incidents'`); int64(n) != rep.IncidentsReported {
+		t.Fatalf("%d incidents stored, %d reported", n, rep.IncidentsReported)
+	}
+	l, _ := layers.Governance().Layer("incidents")
+	kind, _ := l.Prop("kind")
+	reporters := map[string]bool{phones[0]: true, phones[1]: true, phones[2] + "-officer": true}
+	rows, err = pool.Query(ctx, `SELECT props->>'kind', props->>'state', props->>'reported_by',
+		EXISTS (SELECT 1 FROM features s WHERE s.layer = 'streets' AND ST_DWithin(s.geom::geography, i.geom::geography, 15))
+		FROM features i WHERE layer = 'incidents'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]int{}
+	var k, state, who string
+	var onStreet bool
+	if _, err := pgx.ForEachRow(rows, []any{&k, &state, &who, &onStreet}, func() error {
+		if !slices.Contains(kind.Enum, k) || state != "open" || !reporters[who] || !onStreet {
+			t.Errorf("incident of kind %q, state %q, by %q, on a street %v", k, state, who, onStreet)
+		}
+		by[who]++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(by) != 3 {
+		t.Fatalf("reports by %v, want each of %v", by, reporters)
+	}
+	// The device account stays a device; its officer account is an officer.
+	if n := countRows(t, pool, `SELECT count(*) FROM users WHERE (name = $1 AND role = 'device') OR (name = $1 || '-officer' AND role = 'officer')`, phones[2]); n != 2 {
+		t.Fatalf("%d of the device's two accounts as expected", n)
+	}
+}
+
+// TestSimulatedIncidentPlan: an officer's reports come at the rate asked for, of
+// every kind, the same for the same seed, and none at rate 0.
+func TestSimulatedIncidentPlan(t *testing.T) {
+	kinds := []string{"a", "b", "c"}
+	run := func(seed uint64, perHour float64) []string {
+		p := newIncidentPlan(perHour, kinds, "", rand.New(rand.NewPCG(seed, 7)))
+		var got []string
+		for at := time.Duration(0); at < 100*time.Hour; at += 10 * time.Second { // a fix every 10 s
+			if k, ok := p.due(at); ok {
+				got = append(got, fmt.Sprintf("%s@%s", k, at))
+			}
+		}
+		return got
+	}
+	a := run(1, 2)
+	if len(a) < 150 || len(a) > 250 {
+		t.Fatalf("%d reports in 100 h at 2 an hour", len(a))
+	}
+	for _, k := range kinds {
+		if n := len(slices.DeleteFunc(slices.Clone(a), func(s string) bool { return !strings.HasPrefix(s, k+"@") })); n < 40 {
+			t.Fatalf("%d reports of kind %s of %d", n, k, len(a))
+		}
+	}
+	if !slices.Equal(a, run(1, 2)) {
+		t.Fatal("the same seed reports differently")
+	}
+	if slices.Equal(a, run(2, 2)) {
+		t.Fatal("another seed reports the same")
+	}
+	if got := run(1, 0); len(got) != 0 {
+		t.Fatalf("rate 0 reported %v", got)
+	}
+}
+
 // TestSimulateBacksOff runs against a server that allows few ingest
 // requests: the simulator waits out the 429s and loses nothing.
 func TestSimulateBacksOff(t *testing.T) {
@@ -159,6 +263,8 @@ func TestSimulateBadInput(t *testing.T) {
 		{func(c *simConfig) { c.PositionsVia = "fax" }, "--positions-via"},
 		{func(c *simConfig) { c.Transport = "mqtt" }, "MQTT needs a broker"},
 		{func(c *simConfig) { c.FaultRate = 2 }, "--fault-rate"},
+		{func(c *simConfig) { c.IncidentRate = -1 }, "--incident-rate"},
+		{func(c *simConfig) { c.IncidentRate = math.Inf(1) }, "--incident-rate"},
 		{func(c *simConfig) { c.ReadingsRate, c.PositionsRate = 0, 0 }, "nothing to simulate"},
 		{func(c *simConfig) { c.URL = "127.0.0.1:8080" }, "--url"},
 		{func(c *simConfig) { c.Password = "wrong-password" }, "signing in as demo-admin"},

@@ -7,6 +7,11 @@
 // the map (the tiles' alerts layer and a pulsing marker); the operator
 // acknowledges it, dispatches the nearest officer offered, and resolves
 // it with a note, each state seen in the list and confirmed by the API.
+// demo-officer reports incidents through the API: the one in the view
+// appears in the incident list without a reload (the one outside it does
+// not) and on the map; the operator closes it from the list with a note
+// and it leaves the list, closed in the API. demo-viewer sees the
+// incident list, following the stream too, but no Close button.
 // No console error, no failed request.
 //
 //   HEXWARD_URL=http://127.0.0.1:8080 node --test web/e2e/operator.test.mjs
@@ -14,7 +19,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, mapIdle, mapReady, outPath, apiLogin, login,
+  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, mapIdle, mapReady, outPath, apiLogin, login, logout,
 } from './lib.mjs';
 
 const USER = 'demo-operator';
@@ -29,6 +34,8 @@ describe('operator view', suiteOptions(), () => {
   let sensor; // the gas sensor that raises the alert
   let officer; // demo-officer's officer feature
   let alertId;
+  let incident; // the incident demo-officer reports in the operator's view
+  let farIncident; // and one outside it
 
   it(...serverTest);
 
@@ -43,18 +50,50 @@ describe('operator view', suiteOptions(), () => {
     return (await res.json()).token;
   }
 
-  async function post(path, tok, body) {
+  // post sends body with an API token (or as the signed-in operator
+  // when tok is null) and expects status.
+  async function post(path, tok, body, status = 200) {
+    const auth = tok ? { Authorization: `Bearer ${tok}` } : { Cookie: operator.cookie, 'X-CSRF-Token': operator.me.csrf };
     const res = await fetch(`${base}${path}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tok}` },
+      headers: { 'Content-Type': 'application/json', ...auth },
       body: JSON.stringify(body),
     });
     const text = await res.text();
-    assert.equal(res.status, 200, `POST ${path}: ${text}`);
+    assert.equal(res.status, status, `POST ${path}: ${text}`);
     return JSON.parse(text);
   }
 
   const alertItem = (id) => getJSON(`${base}/api/collections/alerts/items/${id}`, operator);
+  const incidentItem = (id) => getJSON(`${base}/api/collections/incidents/items/${id}`, operator);
+
+  // report has demo-officer report an incident at [lon, lat].
+  async function report(kind, note, at) {
+    const f = await post('/api/incidents', officerToken, { kind, note, position: at }, 201);
+    assert.equal(f.properties.state, 'open');
+    assert.equal(f.properties.reported_by, 'demo-officer');
+    return f;
+  }
+
+  // listed: the ids of the incident list, in its order.
+  const listed = () => page.$$eval('#hx-ops-incidents .hx-ops-item', (els) => els.map((e) => Number(e.dataset.incident)));
+
+  // The ids of the open incidents within the page's view, as the API
+  // answers them, newest first (as the list orders them).
+  async function openInView() {
+    const b = await page.evaluate(() => window.hexwardMap.getBounds().toArray().flat().map((v) => v.toFixed(7)));
+    const fc = await getJSON(`${base}/api/collections/incidents/items?state=open&bbox=${b.join(',')}&limit=10000`, operator);
+    return fc.features.sort((x, y) => String(y.properties.reported_at).localeCompare(String(x.properties.reported_at)) || y.id - x.id).map((f) => f.id);
+  }
+
+  // Waits until the map draws the incident with the given state.
+  async function drawnIncident(id, state) {
+    await page.waitForFunction(([fid, st]) => {
+      const m = window.hexwardMap;
+      const ids = m.getStyle().layers.filter((l) => l.metadata?.['hexward:layer'] === 'incidents').map((l) => l.id);
+      return m.queryRenderedFeatures({ layers: ids }).some((f) => f.id === fid && f.properties.state === st);
+    }, [id, state], { timeout: 30000, polling: 250 });
+  }
 
   before(async () => {
     base = baseURL();
@@ -179,6 +218,38 @@ describe('operator view', suiteOptions(), () => {
     assertClean('after the alert was raised');
   }));
 
+  it('lists the open incidents in view, live, and draws them', live(() => base, async () => {
+    await page.waitForSelector('#hx-ops-inc #hx-ops-incidents');
+    assert.equal((await page.textContent('#hx-ops-inc-title')).trim(), '事件上报');
+    assert.deepEqual(await listed(), await openInView(), 'the list holds the API\'s open incidents in view');
+    const loads = () => browser.log.urls.filter((u) => u.includes('/api/collections/incidents/items')).length;
+    const loadsBefore = loads();
+    await page.evaluate(() => { window.hexwardE2E = 'no reload'; });
+
+    // demo-officer reports one in the view (near its middle) and one 2 km off.
+    const [lon, lat] = await page.evaluate(() => window.hexwardMap.getCenter().toArray());
+    const round = (v) => Math.round(v * 1e7) / 1e7;
+    incident = await report('blocked_passage', '电动车堵住消防通道 (e2e)', [round(lon + 0.0003), round(lat - 0.0002)]);
+    farIncident = await report('sanitation', '垃圾堆放 (e2e)', [round(lon + 0.02), round(lat + 0.01)]);
+    const item = `#hx-ops-incidents .hx-ops-item[data-incident="${incident.id}"]`;
+    await page.waitForSelector(item, { timeout: 20000 });
+    await page.waitForFunction((id) => window.hexwardOps.incidents.has(id), farIncident.id, { timeout: 20000 });
+    assert.equal(await page.evaluate(() => window.hexwardE2E), 'no reload', 'the page was not reloaded');
+    assert.equal(loads(), loadsBefore, 'the list followed the live stream, not a new read');
+    assert.equal(await page.locator(`#hx-ops-incidents .hx-ops-item[data-incident="${farIncident.id}"]`).count(), 0, 'an incident outside the view is not listed');
+    assert.deepEqual(await listed(), await openInView());
+    assert.equal((await page.textContent(`${item} .hx-ops-kind`)).trim(), '通道堵塞');
+    assert.equal((await page.textContent(`${item} .hx-ops-title`)).trim(), '电动车堵住消防通道 (e2e)');
+    assert.equal((await page.textContent(`${item} .hx-ops-by`)).trim(), 'demo-officer');
+    assert.equal((await page.textContent(`${item} .hx-ops-ago`)).trim(), '刚刚');
+    assert.match(await page.getAttribute(item, 'class'), /hx-ops-flash/);
+    assert.equal((await page.textContent('#hx-ops-inc-count')).trim(), `${(await listed()).length} 条`);
+    assert.equal(await page.locator(`${item} button[data-action="close-incident"]`).count(), 1, 'the operator may close it');
+    // On the map: the tiles' incidents layer, refreshed, draws it open.
+    await drawnIncident(incident.id, 'open');
+    assertClean('after the incidents were reported');
+  }));
+
   it('acknowledges, dispatches the nearest officer and resolves the alert', live(() => base, async () => {
     const item = `#hx-ops-list .hx-ops-item[data-alert="${alertId}"]`;
     // A click shows the details and flies there.
@@ -228,13 +299,74 @@ describe('operator view', suiteOptions(), () => {
     assertClean('after handling the alert');
   }));
 
+  it('closes an incident from the list with a note', live(() => base, async () => {
+    const item = `#hx-ops-incidents .hx-ops-item[data-incident="${incident.id}"]`;
+    // A click shows the details and flies there.
+    await page.click(`${item} .hx-ops-head`);
+    await page.waitForSelector(`${item}.hx-ops-selected .hx-ops-details .hx-row[data-prop="reported_by"]`, { timeout: 10000 });
+    const to = incident.geometry.coordinates;
+    await page.waitForFunction((c) => {
+      const m = window.hexwardMap;
+      const at = m.getCenter();
+      return !m.isMoving() && Math.abs(at.lng - c[0]) < 1e-6 && Math.abs(at.lat - c[1]) < 1e-6;
+    }, to, { timeout: 15000 });
+
+    // Close needs a note; then the incident leaves the list.
+    await page.click(`${item} button[data-action="close-incident"]`);
+    await page.click(`${item} button[data-action="confirm-close"]`);
+    await page.waitForSelector(`${item} [data-form="close"] .hx-ops-msg:not([hidden])`, { timeout: 5000 });
+    assert.equal((await incidentItem(incident.id)).properties.state, 'open', 'nothing was sent without a note');
+    await page.fill(`${item} .hx-ops-note`, '已清理，通道恢复 cleared (e2e)');
+    await page.click(`${item} button[data-action="confirm-close"]`);
+    await page.waitForSelector(item, { state: 'detached', timeout: 10000 });
+    const f = await incidentItem(incident.id);
+    assert.equal(f.properties.state, 'closed');
+    assert.equal(f.properties.closed_by, USER);
+    assert.equal(f.properties.close_note, '已清理，通道恢复 cleared (e2e)');
+    assert.equal(await page.evaluate((id) => window.hexwardOps.incidents.has(id), incident.id), false);
+    assert.deepEqual(await listed(), await openInView());
+    // The map redraws it closed.
+    await drawnIncident(incident.id, 'closed');
+
+    // Closed elsewhere (through the API), the far one leaves the page's list too.
+    await post(`/api/incidents/${farIncident.id}/close`, null, { note: '已清运 (e2e)' });
+    await page.waitForFunction((id) => !window.hexwardOps.incidents.has(id), farIncident.id, { timeout: 20000 });
+    assertClean('after closing the incidents');
+  }));
+
   it('speaks English', live(() => base, async () => {
     await page.click('#hx-lang');
     assert.equal((await page.textContent('#hx-ops-title')).trim(), 'Alerts');
+    assert.equal((await page.textContent('#hx-ops-inc-title')).trim(), 'Incident reports');
     const first = page.locator('#hx-ops-list .hx-ops-item .hx-ops-sev').first();
     if (await first.count()) assert.match((await first.textContent()).trim(), /^(Critical|Major|Minor|Warning)$/);
     await page.click('#hx-lang');
     assert.equal((await page.textContent('#hx-ops-title')).trim(), '告警');
     assertClean('after switching language');
+  }));
+
+  it('shows a viewer the open incidents but no Close button', live(() => base, async () => {
+    await logout(page);
+    await login(page, 'demo-viewer', { goto: false });
+    await mapReady(page);
+    await page.waitForSelector('#hx-ops[data-role="viewer"][data-live="open"]', { timeout: 20000 });
+    assert.equal((await page.textContent('#hx-ops-title')).trim(), '事件上报');
+    assert.equal(await page.locator('#hx-ops-list').count(), 0, 'no alert list for a viewer');
+    const [lon, lat] = sensor.geometry.coordinates;
+    await page.evaluate((c) => window.hexwardMap.jumpTo({ center: c, zoom: 17 }), [lon, lat]);
+    await mapIdle(page);
+    const f = await report('facility_damage', '井盖破损 (e2e)', [lon - 0.0002, lat + 0.0001]);
+    const item = `#hx-ops-incidents .hx-ops-item[data-incident="${f.id}"]`;
+    await page.waitForSelector(item, { timeout: 20000 });
+    assert.equal((await page.textContent(`${item} .hx-ops-kind`)).trim(), '设施损坏');
+    assert.deepEqual(await listed(), await openInView());
+    assert.equal(await page.locator('#hx-ops button[data-action="close-incident"]').count(), 0, 'no Close button for a viewer');
+    await page.click(`${item} .hx-ops-head`);
+    await page.waitForSelector(`${item}.hx-ops-selected .hx-ops-details`, { timeout: 10000 });
+    assert.equal(await page.locator('#hx-ops button[data-action="close-incident"], #hx-ops [data-form="close"]').count(), 0);
+    // Closed by the operator, it leaves the viewer's list.
+    await post(`/api/incidents/${f.id}/close`, null, { note: '已修复 (e2e)' });
+    await page.waitForSelector(item, { state: 'detached', timeout: 20000 });
+    assertClean('as a viewer');
   }));
 });

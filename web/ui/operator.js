@@ -1,7 +1,9 @@
-// Hexward operator's view: the live alert list and the officers moving on
-// the map, for the roles that handle alerts (admin, operator). Plain ES
-// module, loaded by index.html next to app.js; it needs nothing from
-// app.js but what app.js publishes anyway:
+// Hexward operator's view: the live alert list, the open incident reports
+// in view and the officers moving on the map, for the roles that handle
+// alerts (admin, operator). Every other role that reads the map sees the
+// incident list only, without its Close button. Plain ES module, loaded
+// by index.html next to app.js; it needs nothing from app.js but what
+// app.js publishes anyway:
 //   body[data-ready="true"]    the map has loaded (window.hexwardMap)
 //   the map's "remove" event   the map is gone (logout, session ended)
 //   html[data-lang]            the language ("zh" | "en")
@@ -9,18 +11,22 @@
 // Server contract:
 //   auth/me                                   {user, role, scope, csrf}
 //   api/collections/alerts/items?state=…      the open alerts at start and after "reload"
+//   api/collections/incidents/items?state=open  the open incidents, likewise
 //   POST api/alerts/{id}/acknowledge | dispatch {"to"} | resolve {"note"}  (X-CSRF-Token)
+//   POST api/incidents/{id}/close {"note"}    (X-CSRF-Token; handle_alerts)
 //   api/alerts/{id}/nearest-officers?limit=5  available officers nearest first (distance_m)
 //   api/alerts/{id}/transitions               who did what when
 //   api/officers/{id}/trail?minutes=30        an officer's recent positions (LineString)
-//   live (websocket, web/live/PROTOCOL.md)    two connections: alerts over the
-//       whole area (the list must show alerts outside the view too), officers
-//       over the viewport (re-subscribed on moveend); both resume with
-//       since = the last seq seen after a reconnect (backoff 1 s … 30 s).
+//   live (websocket, web/live/PROTOCOL.md)    two connections: alerts and
+//       incidents over the whole area (the alert list must show alerts
+//       outside the view too; the incident list filters by the view
+//       itself, so panning needs no reload), officers over the viewport
+//       (re-subscribed on moveend); both resume with since = the last seq
+//       seen after a reconnect (backoff 1 s … 30 s).
 //
 // New critical alerts flash in the list, pulse on the map and beep (Web
 // Audio; only once the page has had a user gesture, as browsers require).
-// Tiles of a changed alert or officer are refreshed in place
+// Tiles of a changed alert, incident or officer are refreshed in place
 // (map.refreshTiles), so the style's layers redraw without a reload.
 // Officers that moved since the page loaded are drawn from a GeoJSON
 // source (animated, with a trail of their last positions) and left out of
@@ -28,12 +34,14 @@
 //
 // window.hexwardOps exposes the state for tests and the console.
 
-import { $, abs, el, getJSON, lang, tilesOver, translator, withMap } from './lib.js';
+import { $, abs, el, getJSON, lang, request, tilesOver, translator, withMap } from './lib.js';
 
 const HANDLERS = new Set(['admin', 'operator']); // roles with handle_alerts (auth/roles.go)
 const SEVERITIES = ['critical', 'major', 'minor', 'warning'];
 const COLORS = { critical: '#b71c1c', major: '#e53935', minor: '#fb8c00', warning: '#fdd835' };
 const OPEN_STATES = ['raised', 'acknowledged', 'dispatched'];
+const INCIDENT_COLOR = '#8e24aa'; // the catalogue's style of an open incident
+const AGO_EVERY_MS = 30000; // "how long ago" is rewritten this often
 const TRAIL_MAX = 200; // positions per officer trail
 const TRAIL_MINUTES = 30;
 const ANIM_MS = 1200; // a live officer glides to a new position this long
@@ -73,6 +81,19 @@ const TEXT = {
     untitled: '告警 #{id}',
     count: '{n} 条',
     duty_patrol: '巡逻', duty_safety: '安全员', duty_grid_worker: '网格员', duty_guard: '保安', duty_volunteer: '志愿者',
+    incTitle: '事件上报',
+    incEmpty: '视野内暂无未办结事件',
+    kind_fire_hazard: '消防隐患', kind_sanitation: '环境卫生', kind_blocked_passage: '通道堵塞', kind_illegal_construction: '违章搭建',
+    kind_public_order: '治安', kind_facility_damage: '设施损坏', kind_other: '其他',
+    noNote: '（无说明）',
+    kind: '类型', incNote: '说明', reported_by: '上报人', reported_at: '上报时间',
+    closeIncident: '办结',
+    closePrompt: '办结说明',
+    closePlaceholder: '例如：已清理，通道恢复',
+    closeMissing: '请填写办结说明',
+    confirmClose: '确认办结',
+    incClosedElsewhere: '事件 #{id} 已被他人办结。',
+    justNow: '刚刚', minutesAgo: '{n} 分钟前', hoursAgo: '{n} 小时前', daysAgo: '{n} 天前',
   },
   en: {
     title: 'Alerts',
@@ -104,6 +125,19 @@ const TEXT = {
     untitled: 'Alert #{id}',
     count: '{n}',
     duty_patrol: 'patrol', duty_safety: 'safety', duty_grid_worker: 'grid worker', duty_guard: 'guard', duty_volunteer: 'volunteer',
+    incTitle: 'Incident reports',
+    incEmpty: 'No open incident in view',
+    kind_fire_hazard: 'Fire hazard', kind_sanitation: 'Sanitation', kind_blocked_passage: 'Blocked passage', kind_illegal_construction: 'Illegal construction',
+    kind_public_order: 'Public order', kind_facility_damage: 'Facility damage', kind_other: 'Other',
+    noNote: '(no note)',
+    kind: 'Kind', incNote: 'Note', reported_by: 'Reported by', reported_at: 'Reported',
+    closeIncident: 'Close',
+    closePrompt: 'How it was dealt with',
+    closePlaceholder: 'e.g. cleared, passage open again',
+    closeMissing: 'Say how the incident was dealt with',
+    confirmClose: 'Close incident',
+    incClosedElsewhere: 'Incident #{id} was closed by someone else.',
+    justNow: 'just now', minutesAgo: '{n} min ago', hoursAgo: '{n} h ago', daysAgo: '{n} d ago',
   },
 };
 
@@ -256,6 +290,7 @@ class OperatorView {
     this.map = map;
     this.ml = ml;
     this.me = me;
+    this.canHandle = HANDLERS.has(me.role); // alerts, and the Close of incidents
     this.alerts = new Map(); // id -> GeoJSON feature (open alerts)
     this.fresh = new Set(); // ids of alerts that arrived live and still flash
     this.pulses = new Map(); // id -> maplibregl.Marker of a new critical alert
@@ -265,6 +300,12 @@ class OperatorView {
     this.officers = new Map(); // id -> { feature, pos, from, to, t0, trail }
     this.beeps = 0;
     this.busy = new Set(); // alert ids with a request in flight
+    this.incidents = new Map(); // id -> GeoJSON feature (open incidents, in view or not)
+    this.incFresh = new Set(); // ids of incidents reported live that still flash
+    this.incSelected = null; // incident id
+    this.incMode = null; // { id, kind: 'close', note, error } | { id: null, kind: 'message', text }
+    this.incBusy = new Set(); // incident ids with a close in flight
+    this.incShown = ''; // the ids the incident list shows, to skip a re-render on moveend
     this.refreshQueue = new Map(); // source id -> [bounds]
     this.refreshTimer = 0;
     this.animating = false;
@@ -280,20 +321,25 @@ class OperatorView {
     this.panel = this.buildPanel();
     document.getElementById('hx-main').append(this.panel);
     this.addLayers();
-    this.alertsLive = new LiveSocket({
-      name: 'alerts',
-      subscription: () => ({ layers: ['alerts'], bbox: [-180, -90, 180, 90], zoom: Math.round(map.getZoom()) }),
-      onMessage: (m, o) => this.onAlertMessage(m, o),
+    // Alerts (for those who handle them) and incidents over the whole area.
+    this.areaLive = new LiveSocket({
+      name: 'area',
+      subscription: () => ({ layers: this.canHandle ? ['alerts', 'incidents'] : ['incidents'], bbox: [-180, -90, 180, 90], zoom: Math.round(map.getZoom()) }),
+      onMessage: (m, o) => this.onAreaMessage(m, o),
       onState: () => this.renderStatus(),
     });
-    this.officersLive = new LiveSocket({
+    this.officersLive = this.canHandle ? new LiveSocket({
       name: 'officers',
       subscription: () => this.viewport(),
       onMessage: (m) => this.onOfficerMessage(m),
       onState: () => this.renderStatus(),
-    });
-    this.onMoveEnd = () => this.officersLive.subscribe();
+    }) : null;
+    this.onMoveEnd = () => {
+      this.officersLive?.subscribe();
+      this.renderIncidents({ ifChanged: true });
+    };
     map.on('moveend', this.onMoveEnd);
+    this.agoTimer = setInterval(() => this.updateAgo(), AGO_EVERY_MS);
     this.onStyleData = () => this.syncVisibility();
     map.on('styledata', this.onStyleData);
     this.langObserver = new MutationObserver(() => this.render());
@@ -313,10 +359,11 @@ class OperatorView {
 
   destroy() {
     this.gone = true;
-    this.alertsLive.close();
-    this.officersLive.close();
+    this.areaLive.close();
+    this.officersLive?.close();
     this.langObserver.disconnect();
     clearTimeout(this.refreshTimer);
+    clearInterval(this.agoTimer);
     for (const m of this.pulses.values()) m.remove();
     this.pulses.clear();
     this.panel.remove();
@@ -350,22 +397,30 @@ class OperatorView {
     this.render();
   }
 
-  onAlertMessage(m, { resume } = {}) {
+  // load reads the open alerts (for those who handle them) and incidents.
+  load() {
+    if (this.canHandle) this.loadAlerts().catch(() => {});
+    this.loadIncidents().catch(() => {});
+  }
+
+  onAreaMessage(m, { resume } = {}) {
     switch (m.type) {
       case 'hello':
-        // First connection: read the list, then follow the changes after
+        // First connection: read the lists, then follow the changes after
         // hello's seq (the subscription asks for them with since).
-        if (!resume) this.loadAlerts().catch(() => {});
+        if (!resume) this.load();
         break;
       case 'feature':
         if (m.layer === 'alerts') this.applyAlert(Number(m.id), m.op === 'delete' ? null : m.feature);
+        else if (m.layer === 'incidents') this.applyIncident(Number(m.id), m.op === 'delete' ? null : m.feature);
         break;
       case 'tiles':
         this.queueRefresh(m.layer, m.boxes || [m.bounds]);
         break;
       case 'reload':
-        this.loadAlerts().catch(() => {});
+        this.load();
         this.queueRefresh('alerts', [null]);
+        this.queueRefresh('incidents', [null]);
         break;
       default:
     }
@@ -429,6 +484,7 @@ class OperatorView {
   select(id, { fly = false } = {}) {
     this.selected = this.selected === id && !fly ? null : id;
     if (this.mode && this.mode.id !== this.selected) this.mode = null;
+    if (this.selected !== null) { this.incSelected = null; this.incMode = null; }
     const f = this.alerts.get(id);
     const c = f?.geometry?.type === 'Point' ? f.geometry.coordinates : null;
     this.highlight(this.selected === id ? c : null);
@@ -497,6 +553,104 @@ class OperatorView {
       if (this.mode?.id === id) this.mode = { id, kind: 'message', text: t('actionFailed', { msg: err.message }) };
     }
     this.render();
+  }
+
+  // ---- incidents ----
+
+  async loadIncidents() {
+    // Changes that arrive while the list loads are newer than the list.
+    const during = new Map();
+    this.incDuring = during;
+    let fc;
+    try {
+      fc = await getJSON('api/collections/incidents/items?state=open&limit=10000');
+    } finally {
+      if (this.incDuring === during) this.incDuring = null;
+    }
+    if (this.gone) return;
+    const fresh = new Map();
+    for (const f of fc.features || []) fresh.set(Number(f.id), f);
+    for (const [id, f] of during) {
+      if (f?.properties?.state === 'open') fresh.set(id, f);
+      else fresh.delete(id);
+    }
+    this.incidents = fresh;
+    if (this.incSelected !== null && !fresh.has(this.incSelected)) this.incSelected = null;
+    this.renderIncidents();
+  }
+
+  applyIncident(id, f) {
+    this.incDuring?.set(id, f);
+    const had = this.incidents.has(id);
+    if (f?.properties?.state !== 'open') {
+      if (!had) return;
+      this.incidents.delete(id);
+      this.incFresh.delete(id);
+      if (this.incSelected === id) { this.incSelected = null; this.highlight(null); }
+      if (this.incMode?.id === id) this.incMode = null;
+      this.renderIncidents();
+      return;
+    }
+    this.incidents.set(id, f);
+    if (!had) {
+      this.incFresh.add(id);
+      setTimeout(() => { this.incFresh.delete(id); this.$incident(id)?.classList.remove('hx-ops-flash'); }, 6000);
+    }
+    this.renderIncidents();
+  }
+
+  // inView lists the open incidents within the map's view, newest first.
+  inView() {
+    const b = this.map.getBounds();
+    return [...this.incidents.entries()]
+      .filter(([, f]) => f.geometry?.type === 'Point' && b.contains(f.geometry.coordinates))
+      .sort(([ia, a], [ib, b2]) => String(b2.properties?.reported_at || '').localeCompare(String(a.properties?.reported_at || '')) || ib - ia);
+  }
+
+  selectIncident(id) {
+    this.incSelected = this.incSelected === id ? null : id;
+    if (this.incMode && this.incMode.id !== this.incSelected) this.incMode = null;
+    const c = this.incidents.get(id)?.geometry?.coordinates;
+    if (this.incSelected === id && c) {
+      // One selection at a time: the ring marks the incident.
+      this.selected = null;
+      this.mode = null;
+      this.highlight(c);
+      this.map.flyTo({ center: c, zoom: Math.max(this.map.getZoom(), 17), speed: 1.6 });
+    } else {
+      this.highlight(null);
+    }
+    this.render();
+  }
+
+  async closeIncident(id, note) {
+    if (this.incBusy.has(id)) return;
+    this.incBusy.add(id);
+    this.renderIncidents();
+    try {
+      const f = await request('POST', `api/incidents/${id}/close`, { body: { note }, csrf: this.me.csrf, accept: 'application/geo+json' });
+      this.incMode = null;
+      this.incBusy.delete(id);
+      this.applyIncident(id, f);
+    } catch (err) {
+      if (err.status === 409 || err.status === 404) {
+        // Closed (or gone) meanwhile: the list follows the API.
+        const f = await getJSON(`api/collections/incidents/items/${id}`).catch(() => null);
+        this.incBusy.delete(id);
+        if (f || err.status === 404) this.applyIncident(id, f);
+        this.incMode = { id: null, kind: 'message', text: t('incClosedElsewhere', { id }) };
+      } else {
+        this.incMode = { id, kind: 'message', text: t('actionFailed', { msg: err.message }) };
+      }
+    } finally {
+      this.incBusy.delete(id);
+      this.renderIncidents();
+    }
+  }
+
+  // updateAgo rewrites the "how long ago" of the listed incidents.
+  updateAgo() {
+    for (const e of this.panel.querySelectorAll('time.hx-ops-ago')) e.textContent = ago(e.dateTime);
   }
 
   // ---- officers ----
@@ -671,7 +825,13 @@ class OperatorView {
   // ---- rendering ----
 
   buildPanel() {
-    return el('aside', { id: 'hx-ops', class: 'hx-card hx-ops', 'aria-live': 'polite', dataset: { live: 'connecting' } },
+    // Those who handle alerts see the alert list and, below it, the
+    // incidents; everyone else the incidents alone, under the card's head.
+    const incidents = el('section', { id: 'hx-ops-inc', class: 'hx-ops-inc' },
+      this.canHandle && el('div', { class: 'hx-ops-subhead' },
+        el('h3', {}, el('span', { id: 'hx-ops-inc-title' }), el('span', { id: 'hx-ops-inc-count', class: 'hx-ops-count' }))),
+      el('ol', { id: 'hx-ops-incidents', class: 'hx-ops-list' }));
+    return el('aside', { id: 'hx-ops', class: 'hx-card hx-ops', 'aria-live': 'polite', dataset: { live: 'connecting', role: this.me.role || '' } },
       el('div', { class: 'hx-card-head' },
         el('h2', {}, el('span', { id: 'hx-ops-title' }), el('span', { id: 'hx-ops-count', class: 'hx-ops-count' })),
         el('span', { id: 'hx-ops-status', class: 'hx-ops-status' }),
@@ -683,13 +843,16 @@ class OperatorView {
             e.currentTarget.textContent = folded ? '▸' : '▾';
           },
         })),
-      el('ol', { id: 'hx-ops-list', class: 'hx-ops-list' }));
+      this.canHandle && el('ol', { id: 'hx-ops-list', class: 'hx-ops-list' }),
+      incidents);
   }
 
   $item(id) { return this.panel.querySelector(`.hx-ops-item[data-alert="${id}"]`); }
 
+  $incident(id) { return this.panel.querySelector(`.hx-ops-item[data-incident="${id}"]`); }
+
   renderStatus() {
-    const up = this.alertsLive?.ready && this.officersLive?.ready;
+    const up = [this.areaLive, this.officersLive].every((s) => s === null || s?.ready);
     this.panel.dataset.live = up ? 'open' : 'connecting';
     const s = $('#hx-ops-status', this.panel);
     s.textContent = up ? `● ${t('live')}` : t('offline');
@@ -698,21 +861,93 @@ class OperatorView {
 
   render() {
     if (this.gone) return;
-    $('#hx-ops-title', this.panel).textContent = t('title');
-    $('#hx-ops-count', this.panel).textContent = t('count', { n: this.alerts.size });
+    $('#hx-ops-title', this.panel).textContent = this.canHandle ? t('title') : t('incTitle');
     $('#hx-ops-fold', this.panel).title = lang() === 'zh' ? '收起/展开' : 'Collapse/expand';
     this.renderStatus();
-    const list = $('#hx-ops-list', this.panel);
-    // Keep the caret in a note being written across a re-render.
-    const typing = document.activeElement?.classList.contains('hx-ops-note') ? document.activeElement : null;
-    const caret = typing ? [typing.selectionStart, typing.selectionEnd] : null;
-    const items = this.sorted().map(([id, f]) => this.renderItem(id, f));
-    list.replaceChildren(...(items.length ? items : [el('li', { class: 'hx-ops-empty hx-muted', text: t('empty') })]));
-    const note = typing && $('.hx-ops-note', list);
-    if (note) {
-      note.focus();
-      note.setSelectionRange(...caret);
+    if (this.canHandle) {
+      $('#hx-ops-count', this.panel).textContent = t('count', { n: this.alerts.size });
+      const items = this.sorted().map(([id, f]) => this.renderItem(id, f));
+      fill($('#hx-ops-list', this.panel), items.length ? items : [el('li', { class: 'hx-ops-empty hx-muted', text: t('empty') })]);
     }
+    this.renderIncidents();
+  }
+
+  // renderIncidents lists the open incidents in view; with ifChanged only
+  // when that set differs from the one shown (the view moved).
+  renderIncidents({ ifChanged = false } = {}) {
+    if (this.gone) return;
+    const shown = this.inView();
+    const key = shown.map(([id]) => id).join(',');
+    if (ifChanged && key === this.incShown) return;
+    this.incShown = key;
+    const count = t('count', { n: shown.length });
+    if (this.canHandle) {
+      $('#hx-ops-inc-title', this.panel).textContent = t('incTitle');
+      $('#hx-ops-inc-count', this.panel).textContent = count;
+    } else {
+      $('#hx-ops-count', this.panel).textContent = count;
+    }
+    const items = shown.map(([id, f]) => this.renderIncident(id, f));
+    const m = this.incMode;
+    fill($('#hx-ops-incidents', this.panel), [
+      m?.kind === 'message' && m.id === null && el('li', { class: 'hx-ops-msg', role: 'alert', text: m.text }),
+      ...(items.length ? items : [el('li', { class: 'hx-ops-empty hx-muted', text: t('incEmpty') })]),
+    ]);
+  }
+
+  renderIncident(id, f) {
+    const p = f.properties || {};
+    const sel = this.incSelected === id;
+    const busy = this.incBusy.has(id);
+    const li = el('li', {
+      class: `hx-ops-item hx-ops-incident${sel ? ' hx-ops-selected' : ''}${this.incFresh.has(id) ? ' hx-ops-flash' : ''}`,
+      dataset: { incident: String(id), kind: p.kind || '' },
+      style: `--hx-sev: ${INCIDENT_COLOR}`,
+    },
+    el('button', { class: 'hx-ops-head', type: 'button', 'aria-expanded': String(sel), onclick: () => this.selectIncident(id) },
+      el('span', { class: 'hx-ops-sev hx-ops-kind', text: kindLabel(p.kind) }),
+      el('span', { class: `hx-ops-title${p.note ? '' : ' hx-muted'}`, text: p.note || t('noNote') }),
+      el('span', { class: 'hx-ops-time' },
+        el('span', { class: 'hx-ops-by', text: p.reported_by || '' }), p.reported_by ? ' · ' : '',
+        el('time', { class: 'hx-ops-ago', datetime: p.reported_at || null, title: p.reported_at ? fullTime(p.reported_at) : null, text: ago(p.reported_at) }))));
+    // Closing needs handle_alerts (auth/roles.go): the others only read.
+    if (this.canHandle && this.incMode?.id !== id) {
+      li.append(el('div', { class: 'hx-ops-actions' },
+        el('button', {
+          type: 'button', class: 'hx-ops-btn', dataset: { action: 'close-incident' }, disabled: busy, text: t('closeIncident'),
+          onclick: () => { this.incMode = { id, kind: 'close' }; this.renderIncidents(); $('.hx-ops-note', this.$incident(id))?.focus(); },
+        })));
+    }
+    const m = this.incMode;
+    if (m?.id === id && m.kind === 'message') li.append(el('p', { class: 'hx-ops-msg', role: 'alert', text: m.text }));
+    if (m?.id === id && m.kind === 'close') li.append(this.renderCloseForm(id, m, busy));
+    if (sel) {
+      const rows = [['kind', 'kind', kindLabel(p.kind)], ['note', 'incNote', p.note], ['reported_by', 'reported_by', p.reported_by],
+        ['reported_at', 'reported_at', p.reported_at && fullTime(p.reported_at)]]
+        .filter(([, , v]) => v)
+        .map(([k, label, v]) => el('div', { class: 'hx-row', dataset: { prop: k } }, el('dt', { text: t(label) }), el('dd', { text: String(v) })));
+      li.append(el('div', { class: 'hx-ops-details' }, el('dl', {}, rows)));
+    }
+    return li;
+  }
+
+  renderCloseForm(id, m, busy) {
+    const area = el('textarea', { class: 'hx-ops-note', rows: '2', maxlength: '500', placeholder: t('closePlaceholder'), 'aria-label': t('closePrompt') });
+    area.value = m.note || '';
+    area.addEventListener('input', () => { m.note = area.value; });
+    return el('div', { class: 'hx-ops-form', dataset: { form: 'close' } },
+      el('label', { class: 'hx-ops-label', text: t('closePrompt') }), area,
+      el('p', { class: 'hx-ops-msg', hidden: !m.error, text: m.error ? t('closeMissing') : '' }),
+      el('div', { class: 'hx-ops-actions' },
+        el('button', {
+          type: 'button', class: 'hx-ops-btn hx-ops-primary', dataset: { action: 'confirm-close' }, disabled: busy, text: t('confirmClose'),
+          onclick: () => {
+            const note = area.value.trim();
+            if (!note) { m.error = true; this.renderIncidents(); return; }
+            this.closeIncident(id, note);
+          },
+        }),
+        el('button', { type: 'button', class: 'hx-ops-btn', text: t('cancel'), onclick: () => { this.incMode = null; this.renderIncidents(); } })));
   }
 
   renderItem(id, f) {
@@ -806,8 +1041,36 @@ class OperatorView {
   }
 }
 
-// tilesOver lists the XYZ tiles at zoom z over bounds [w, s, e, n], with
-// a margin for symbols drawn across a tile's edge.
+// fill replaces a list's items, keeping the caret in a note being written
+// in it across the re-render (one note form is open per list at most).
+function fill(list, items) {
+  const typing = document.activeElement?.classList.contains('hx-ops-note') && list.contains(document.activeElement) ? document.activeElement : null;
+  const caret = typing ? [typing.selectionStart, typing.selectionEnd] : null;
+  list.replaceChildren(...items.filter(Boolean));
+  const note = typing && $('.hx-ops-note', list);
+  if (note) {
+    note.focus();
+    note.setSelectionRange(...caret);
+  }
+}
+
+// kindLabel is an incident kind's name; an unknown kind as it is.
+function kindLabel(k) {
+  const key = `kind_${k}`;
+  const s = t(key);
+  return s === key ? String(k ?? '') : s;
+}
+
+// ago says how long ago time s was: just now, minutes, hours or days.
+function ago(s) {
+  const d = s ? new Date(s) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  const min = Math.floor((Date.now() - d.getTime()) / 60000);
+  if (min < 1) return t('justNow');
+  if (min < 60) return t('minutesAgo', { n: min });
+  if (min < 24 * 60) return t('hoursAgo', { n: Math.floor(min / 60) });
+  return t('daysAgo', { n: Math.floor(min / 1440) });
+}
 
 function distance(m) {
   if (typeof m !== 'number') return '';
@@ -840,7 +1103,8 @@ async function start() {
   try {
     me = await getJSON('auth/me');
   } catch { return; }
-  if (!HANDLERS.has(me.role) || window.hexwardMap !== map || document.body.dataset.ready !== 'true') return;
+  // Every role that reads the map gets the view; it holds what the role may see and do.
+  if (window.hexwardMap !== map || document.body.dataset.ready !== 'true') return;
   const ml = await import('./vendor/maplibre-gl.mjs');
   if (window.hexwardMap !== map) return;
   const view = new OperatorView(map, ml, me);
