@@ -459,6 +459,7 @@ func (c *client) writeLoop() {
 	_, isTCP := nc.(*net.TCPConn)
 	var bufs net.Buffers
 	var flat []byte
+	var notes []*message // mergeTiles' scratch space
 	control := func(kind int, data []byte, wait time.Duration) bool {
 		return c.conn.WriteControl(kind, data, time.Now().Add(wait)) == nil
 	}
@@ -491,7 +492,7 @@ func (c *client) writeLoop() {
 			if len(q) == 0 {
 				break
 			}
-			q = mergeTiles(q)
+			q, notes = mergeTiles(q, notes)
 			select {
 			case c.space <- struct{}{}:
 			default:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -66,17 +67,20 @@ func rawMessage(seq int64, data []byte) *message {
 // §5.2; a server never masks). Client writers send such frames many at a
 // time with one write call, which a frame-at-a-time library cannot.
 func textFrame(data []byte) []byte {
-	n := len(data)
-	var f []byte
+	return append(appendFrameHeader(make([]byte, 0, 10+len(data)), len(data)), data...)
+}
+
+// appendFrameHeader appends the header of a final, unmasked text frame of
+// n bytes: 2, 4 or 10 bytes.
+func appendFrameHeader(dst []byte, n int) []byte {
 	switch {
 	case n < 126:
-		f = append(make([]byte, 0, 2+n), 0x81, byte(n))
+		return append(dst, 0x81, byte(n))
 	case n <= 0xffff:
-		f = append(make([]byte, 0, 4+n), 0x81, 126, byte(n>>8), byte(n))
+		return append(dst, 0x81, 126, byte(n>>8), byte(n))
 	default:
-		f = binary.BigEndian.AppendUint64(append(make([]byte, 0, 10+n), 0x81, 127), uint64(n))
+		return binary.BigEndian.AppendUint64(append(dst, 0x81, 127), uint64(n))
 	}
-	return append(f, data...)
 }
 
 type featureMsg struct {
@@ -120,87 +124,98 @@ func (ev *event) encode() {
 }
 
 // mergeTiles coalesces the "tiles" notices in q, a client's messages about
-// to be written: the notices of each layer become one, in the place of the
-// last of them (after every feature message they follow), with the union
-// of their bounds and the boxes one by one:
+// to be written: the notices of each layer become one, after the other
+// messages (so after every feature message they follow), with the union of
+// their bounds and the boxes one by one:
 //
 //	{"type":"tiles","seq":N,"layer":"…","bounds":[union],"boxes":[[…],[…]]}
 //
 // A client that keeps up gets one notice per change; one that falls behind
 // gets one per layer per write, so tile notices never double the messages
-// of a busy stream. q is returned as is when there is nothing to merge.
-func mergeTiles(q []*message) []*message {
-	type group struct {
-		layer string
-		notes []*message
-	}
-	var groups []group // few: the layers of one write
-	merge := false
+// of a busy stream. q belongs to the writer, which took it from the queue:
+// it is compacted in place. notes is scratch space the writer keeps from
+// one write to the next; mergeTiles returns it for the next call.
+func mergeTiles(q, notes []*message) (out, scratch []*message) {
+	n := 0
 	for _, m := range q {
-		if m.tile == nil {
-			continue
+		if m.tile != nil {
+			n++
 		}
-		i := slices.IndexFunc(groups, func(g group) bool { return g.layer == m.tile.layer })
-		if i < 0 {
-			groups = append(groups, group{layer: m.tile.layer})
-			i = len(groups) - 1
-		}
-		groups[i].notes = append(groups[i].notes, m)
-		merge = merge || len(groups[i].notes) > 1
 	}
-	if !merge {
-		return q
+	if n < 2 {
+		return q, notes
 	}
-	out := make([]*message, 0, len(q))
+	notes, out = notes[:0], q[:0]
+	oneLayer := true
 	for _, m := range q {
 		if m.tile == nil {
 			out = append(out, m)
 			continue
 		}
-		g := groups[slices.IndexFunc(groups, func(g group) bool { return g.layer == m.tile.layer })]
-		switch {
-		case len(g.notes) == 1:
-			out = append(out, m)
-		case m == g.notes[len(g.notes)-1]:
-			out = append(out, mergedTiles(g.layer, g.notes))
-		}
+		oneLayer = oneLayer && (len(notes) == 0 || m.tile.layer == notes[0].tile.layer)
+		notes = append(notes, m)
 	}
-	return out
+	if !oneLayer { // rare: the layers one after the other, each in its order
+		slices.SortStableFunc(notes, func(a, b *message) int { return strings.Compare(a.tile.layer, b.tile.layer) })
+	}
+	all := notes
+	for len(notes) > 0 {
+		k := 1
+		for k < len(notes) && notes[k].tile.layer == notes[0].tile.layer {
+			k++
+		}
+		if k == 1 {
+			out = append(out, notes[0])
+		} else {
+			out = append(out, mergedTiles(notes[:k]))
+		}
+		notes = notes[k:]
+	}
+	clear(all) // keep no message alive in the scratch space
+	return out, all[:0]
 }
 
-// mergedTiles is one "tiles" notice for the notices ns of layer. It is
-// built for one client at a time from bytes encoded once per change: the
-// floats of the boxes are not formatted again for every client.
-func mergedTiles(layer string, ns []*message) *message {
+// mergedTiles is one "tiles" notice for the notices ns of one layer. It is
+// built for one client at a time from bytes encoded once per change (the
+// floats of the boxes are not formatted again for every client), in one
+// buffer with room for the frame header in front.
+func mergedTiles(ns []*message) *message {
 	union := ns[0].tile.box
+	var seq int64
 	size := 0
 	for _, n := range ns {
 		b := n.tile.box
 		union = [4]float64{min(union[0], b[0]), min(union[1], b[1]), max(union[2], b[2]), max(union[3], b[3])}
+		seq = max(seq, n.seq)
 		size += len(n.tile.boxJSON) + 1
 	}
-	seq := ns[len(ns)-1].seq
-	data := make([]byte, 0, 128+len(layer)+size)
-	data = append(data, `{"type":"tiles","seq":`...)
-	data = strconv.AppendInt(data, seq, 10)
-	data = append(data, `,"layer":`...)
-	data = append(data, ns[0].tile.layerJSON...)
-	data = append(data, `,"bounds":`...)
-	data = appendBox(data, union)
-	data = append(data, `,"boxes":[`...)
+	const room = 10 // the longest frame header
+	buf := make([]byte, room, room+128+len(ns[0].tile.layerJSON)+size)
+	buf = append(buf, `{"type":"tiles","seq":`...)
+	buf = strconv.AppendInt(buf, seq, 10)
+	buf = append(buf, `,"layer":`...)
+	buf = append(buf, ns[0].tile.layerJSON...)
+	buf = append(buf, `,"bounds":`...)
+	buf = appendBox(buf, union)
+	buf = append(buf, `,"boxes":[`...)
 	var last []byte
 	for i, n := range ns {
 		if i > 0 && bytes.Equal(n.tile.boxJSON, last) {
 			continue // the same box again
 		}
 		if i > 0 {
-			data = append(data, ',')
+			buf = append(buf, ',')
 		}
-		data = append(data, n.tile.boxJSON...)
+		buf = append(buf, n.tile.boxJSON...)
 		last = n.tile.boxJSON
 	}
-	data = append(data, "]}"...)
-	return rawMessage(seq, data)
+	buf = append(buf, "]}"...)
+	data := buf[room:]
+	var hb [room]byte
+	h := appendFrameHeader(hb[:0], len(data))
+	frame := buf[room-len(h):]
+	copy(frame, h)
+	return &message{seq: seq, data: data, frame: frame}
 }
 
 // appendBox appends b as a JSON array of four numbers, as encoding/json
