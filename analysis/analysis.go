@@ -324,7 +324,7 @@ func (e *Engine) run(ctx context.Context) (RunStats, error) {
 	out = append(out, fences.GapFeatures(reps)...)
 	leaks := make([]int, len(zones))
 	if e.opt.Leaks {
-		found, err := e.leaks(ctx, zones, in.of("streets"), in.of("gates"))
+		found, err := e.leaks(ctx, zones, in.of("streets"), in.of("gates"), in.of("fences"))
 		if err != nil {
 			return st, err
 		}
@@ -612,8 +612,8 @@ func sortIncidents(s []ShopIncidents) {
 	slices.SortStableFunc(s, func(a, b ShopIncidents) int { return b.Incidents - a.Incidents })
 }
 
-// leakReach is how far around a zone the leak search reads streets and
-// gates (fences.LeakOptions' default reach, plus the gate radius).
+// leakReach is how far around a zone the leak search reads streets, gates
+// and walls (fences.LeakOptions' default reach, plus the gate radius).
 const leakReach = 50 + 3
 
 // leakEntry is a zone's leaks, remembered with the key of what they were
@@ -624,7 +624,7 @@ type leakEntry struct {
 }
 
 // leakKey identifies what a zone's leak search reads: the zone, and the
-// streets and gates near it, each by id and time of last change.
+// streets, gates and walls near it, each by id and time of last change.
 func leakKey(z layers.Feature, near []layers.Feature) uint64 {
 	h := fnv.New64a()
 	var buf [16]byte
@@ -640,17 +640,17 @@ func leakKey(z layers.Feature, near []layers.Feature) uint64 {
 	return h.Sum64()
 }
 
-// leaks runs the pgRouting leak search of each zone whose zone, streets or
-// gates changed since the last run (the others keep their leaks), a few
+// leaks runs the pgRouting leak search of each zone whose zone, streets,
+// gates or walls changed since the last run (the others keep their leaks), a few
 // zones at a time (each is one transaction of its own in the database).
-func (e *Engine) leaks(ctx context.Context, zones, streets, gates []layers.Feature) ([][]fences.Leak, error) {
+func (e *Engine) leaks(ctx context.Context, zones, streets, gates, walls []layers.Feature) ([][]fences.Leak, error) {
 	found := make([][]fences.Leak, len(zones))
 	keys := make([]uint64, len(zones))
 	e.mu.RLock()
 	cache := e.leakCache
 	e.mu.RUnlock()
-	var index rtree.RTreeG[*layers.Feature] // streets and gates
-	for _, set := range [][]layers.Feature{streets, gates} {
+	var index rtree.RTreeG[*layers.Feature] // streets, gates and walls
+	for _, set := range [][]layers.Feature{streets, gates, walls} {
 		for i := range set {
 			b := set[i].Geometry.Bound()
 			index.Insert(b.Min, b.Max, &set[i])

@@ -229,8 +229,9 @@ func TestSubdistrictAddsUp(t *testing.T) {
 	}
 }
 
-// TestLeaksFollowEdits: a rerun reuses the leaks of zones whose streets
-// and gates did not change, and finds the leak an edit closes.
+// TestLeaksFollowEdits: a rerun reuses the leaks of zones whose streets,
+// gates and walls did not change, and finds the leak an edit closes: a
+// gate, or a wall.
 func TestLeaksFollowEdits(t *testing.T) {
 	ctx := context.Background()
 	store := demoStore(t, 0.05)
@@ -269,5 +270,27 @@ func TestLeaksFollowEdits(t *testing.T) {
 	}
 	if after.TookMS["fences"] >= first.TookMS["fences"] {
 		t.Logf("note: the rerun's fence step took %v ms, the first %v ms", after.TookMS["fences"], first.TookMS["fences"])
+	}
+	// A wall built across another leak closes it too: the street drawn
+	// through it is no way out.
+	leak = layers.Feature{}
+	_ = store.ScanLayer(ctx, "leaks", func(f layers.Feature) error {
+		if leak.ID == 0 {
+			leak = f
+		}
+		return nil
+	})
+	p := leak.Geometry.(orb.Point)
+	const d = 2e-5 // about 2 m: an X of two short walls, one of them across the street
+	x := orb.MultiLineString{{{p[0] - d, p[1] - d}, {p[0] + d, p[1] + d}}, {{p[0] - d, p[1] + d}, {p[0] + d, p[1] - d}}}
+	if _, err := store.Create(ctx, layers.Feature{Layer: "fences", Geometry: x, Props: map[string]any{"kind": "wall"}}); err != nil {
+		t.Fatal(err)
+	}
+	walled, err := e.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if walled.Features["leaks"] != after.Features["leaks"]-1 {
+		t.Fatalf("a wall across a leak: %d leaks, were %d", walled.Features["leaks"], after.Features["leaks"])
 	}
 }

@@ -220,6 +220,64 @@ func TestLeaks(t *testing.T) {
 	}
 }
 
+// TestWallsCloseLeaks: a street drawn through the wall is no way out; the
+// same street through the gap in the wall is one.
+func TestWallsCloseLeaks(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	st := layers.NewStore(pool, layers.Governance())
+	street := func(pts ...[2]float64) layers.Feature {
+		return layers.Feature{Layer: "streets", Geometry: line(pts...), Props: map[string]any{"kind": "alley"}}
+	}
+	fs := []layers.Feature{
+		{Layer: "village_zones", Geometry: square(), Props: map[string]any{"code": "T-Z1"}},
+		// the wall all round but for a 3 m gap in the south side (x 40-43),
+		// drawn 0.4 m outside the perimeter as surveyed walls are
+		wall([2]float64{43, -0.4}, [2]float64{100.4, -0.4}, [2]float64{100.4, 100.4}, [2]float64{-0.4, 100.4}, [2]float64{-0.4, -0.4}, [2]float64{40, -0.4}),
+		// the ring road 5 m outside
+		street([2]float64{-5, -5}, [2]float64{105, -5}, [2]float64{105, 105}, [2]float64{-5, 105}, [2]float64{-5, -5}),
+		// alleys from the ring road through the wall, east and north
+		street([2]float64{105, 30}, [2]float64{50, 30}),
+		street([2]float64{70, 105}, [2]float64{70, 60}),
+	}
+	if _, err := st.Import(ctx, layers.FromSlice(fs), nil); err != nil {
+		t.Fatal(err)
+	}
+	leaks, err := Leaks(ctx, pool, square(), LeakOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaks) != 0 {
+		t.Fatalf("streets through the wall leak: %+v", leaks)
+	}
+	// the same kind of alley through the gap is a way out
+	if _, err := st.Create(ctx, street([2]float64{41.5, -5}, [2]float64{41.5, 50})); err != nil {
+		t.Fatal(err)
+	}
+	leaks, err = Leaks(ctx, pool, square(), LeakOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaks) != 1 {
+		t.Fatalf("leaks %+v, want one at the gap", leaks)
+	}
+	p := fr.ToXY(leaks[0].Point)
+	near(t, "leak x", p[0], 41.5, 0.01)
+	near(t, "leak y", p[1], 0, 0.01)
+	// a tolerance too small for how the wall was drawn lets the east and
+	// north alleys out as well
+	leaks, err = Leaks(ctx, pool, square(), LeakOptions{WallTolerance: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaks) != 3 {
+		t.Fatalf("leaks with a 0.2 m wall tolerance: %+v, want 3", leaks)
+	}
+	if _, err := Leaks(ctx, pool, square(), LeakOptions{WallTolerance: -1}); err == nil {
+		t.Fatal("negative wall tolerance accepted")
+	}
+}
+
 // loadDemo generates the demo district at scale, imports it into a fresh
 // database and returns the store and the generated features by layer.
 func loadDemo(t *testing.T, scale float64) (*layers.Store, map[string][]layers.Feature) {

@@ -23,11 +23,17 @@ type LeakOptions struct {
 	// one only joins crossings whose outside pieces meet further out into
 	// one component. Default 50.
 	Reach float64
+	// WallTolerance (m): a street that crosses a fence line (wall, fence,
+	// plant wall, isolation belt) within this distance of where it crosses
+	// the perimeter meets that barrier: no way out there, as at a gate.
+	// The enclosure's Tolerance: how far a wall may be drawn from the
+	// perimeter. Default 1.
+	WallTolerance float64
 }
 
 // Leak is a way out of a zone that passes no gate: a point where the
-// street network crosses the perimeter away from every gate, joining an
-// inside part of the network to an outside part.
+// street network crosses the perimeter away from every gate and every
+// fence line, joining an inside part of the network to an outside part.
 type Leak struct {
 	Point     orb.Point // the crossing on the perimeter, lon/lat
 	Component int64     // pgRouting component id (smallest node id in it)
@@ -60,15 +66,18 @@ func LeaksForZone(ctx context.Context, pool *pgxpool.Pool, zoneID int64, opt Lea
 // one transaction it nodes the streets near the zone together with the
 // perimeter (ST_Node), so every street piece is wholly inside or outside
 // and every crossing is a node; splits each crossing within GateRadius of
-// a gate in two, its inside pieces on one node and its outside pieces on
-// another, so that no path passes through a gate; and runs
+// a gate, or where the street meets a stored fence line within
+// WallTolerance of it, in two, its
+// inside pieces on one node and its outside pieces on another, so that no
+// path passes through a gate or a wall (a street drawn through a wall is
+// no way out: the wall closes it); and runs
 // pgr_connectedComponents on the graph. A component holding both inside and outside pieces leaks, at
 // each of its crossings. Leaks are in component, then position order.
 func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOptions) ([]Leak, error) {
 	if err := checkZone(zone); err != nil {
 		return nil, err
 	}
-	if opt.GateRadius < 0 || opt.Reach < 0 || math.IsNaN(opt.GateRadius) || math.IsNaN(opt.Reach) {
+	if opt.GateRadius < 0 || opt.Reach < 0 || opt.WallTolerance < 0 || math.IsNaN(opt.GateRadius) || math.IsNaN(opt.Reach) || math.IsNaN(opt.WallTolerance) {
 		return nil, fmt.Errorf("fences: leak options %+v must be ≥ 0", opt)
 	}
 	if opt.GateRadius == 0 {
@@ -76,6 +85,9 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 	}
 	if opt.Reach == 0 {
 		opt.Reach = 50
+	}
+	if opt.WallTolerance == 0 {
+		opt.WallTolerance = 1
 	}
 	zb, err := wkb.Marshal(orb.Polygon{zone[0]})
 	if err != nil {
@@ -86,6 +98,8 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 	reachLon := reachLat / math.Max(0.1, math.Cos(zone[0][0][1]*math.Pi/180))
 	gateLat := opt.GateRadius / 111_320
 	gateLon := gateLat / math.Max(0.1, math.Cos(zone[0][0][1]*math.Pi/180))
+	wallLat := opt.WallTolerance / 111_320
+	wallLon := wallLat / math.Max(0.1, math.Cos(zone[0][0][1]*math.Pi/180))
 	var out []Leak
 	// bandDeg (about 5 cm): street pieces within it of the perimeter are
 	// the perimeter itself, or slivers left by coordinate rounding where a
@@ -132,7 +146,15 @@ func Leaks(ctx context.Context, pool *pgxpool.Pool, zone orb.Polygon, opt LeakOp
 			    SELECT 1 FROM features g WHERE g.layer = 'gates'
 			    AND g.geom && ST_Expand(n.geom, $2, $3)
 			    AND ST_DWithin(g.geom::geography, n.geom::geography, $1))`, []any{opt.GateRadius, 2 * gateLon, 2 * gateLat}},
-			// a gate splits its crossing: the outside pieces get their own node
+			// so does a wall: a street drawn through one, within
+			// WallTolerance of the crossing, is no way out (through a gap
+			// in the wall the street meets no fence line)
+			{`UPDATE leak_nodes n SET gated = true WHERE crossing AND NOT gated AND EXISTS (
+			    SELECT 1 FROM leak_edges e JOIN features w ON w.layer = 'fences'
+			      AND w.geom && ST_Expand(n.geom, $2, $3) AND w.geom && e.geom
+			    WHERE (e.source = n.id OR e.target = n.id)
+			    AND ST_DWithin(ST_Intersection(w.geom, e.geom)::geography, n.geom::geography, $1))`, []any{opt.WallTolerance, 2 * wallLon, 2 * wallLat}},
+			// a gate or a wall splits its crossing: the outside pieces get their own node
 			{`UPDATE leak_edges e SET source = e.source + $1 FROM leak_nodes n WHERE n.gated AND n.id = e.source AND NOT e.inside`, []any{splitOffset}},
 			{`UPDATE leak_edges e SET target = e.target + $1 FROM leak_nodes n WHERE n.gated AND n.id = e.target AND NOT e.inside`, []any{splitOffset}},
 		}
