@@ -141,6 +141,11 @@ describe('planner\'s panel', suiteOptions(), () => {
     assert.equal((await page.textContent('#hx-plan-figures .hx-plan-name span')).trim(), api.name);
     assert.equal(Number(await page.getAttribute('#hx-plan-figures .hx-plan-unseen', 'data-count')), api.unseen_gates.length);
     assert.equal(await page.getAttribute('#hx-plan-placard', 'data-rating'), api.placard.rating);
+    if (api.placard.reasons) { // the server's reasons, in the page's language (中文 here)
+      const shown = (await page.textContent('#hx-plan-placard .hx-plan-reasons')).trim();
+      assert.doesNotMatch(shown, /camera coverage|enclosure|incidents per|open alerts/, `placard reasons shown in English: ${shown}`);
+      assert.match(shown, /摄像头覆盖|围合|每百户事件|未处理告警/);
+    }
     if (api.counts) {
       assert.equal((await page.textContent('#hx-plan-counts .hx-row[data-prop="Buildings"] dd')).trim(), api.counts.Buildings.toLocaleString('zh-CN'));
     }

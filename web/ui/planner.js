@@ -210,6 +210,23 @@ const TEXT = {
 
 const t = translator(TEXT);
 
+// placardReasons puts the server's placard reasons (grid/manage Rate: "camera
+// coverage 40%; enclosure 70%; 2.0 incidents per 100 households; 3 open
+// alerts") into the page's language; a reason written by hand passes as is.
+const REASONS_ZH = [
+  [/^camera coverage (\S+)$/, '摄像头覆盖 $1'],
+  [/^enclosure (\S+)$/, '围合 $1'],
+  [/^(\S+) incidents per 100 households$/, '每百户事件 $1 起'],
+  [/^(\d+) open alerts$/, '未处理告警 $1 条'],
+];
+function placardReasons(s) {
+  if (lang() !== 'zh') return s;
+  return s.split('; ').map((r) => {
+    const m = REASONS_ZH.find(([re]) => re.test(r));
+    return m ? r.replace(m[0], m[1]) : r;
+  }).join('；');
+}
+
 
 
 
@@ -1095,7 +1112,7 @@ class PlannerView {
     const box = el('div', { id: 'hx-plan-placard', class: 'hx-plan-placard', dataset: { rating: p.rating || '', overridden: String(Boolean(p.overridden)) } },
       tx('h3', 'placard'),
       el('p', {}, badge, ' ', el('span', { class: 'hx-muted', text: p.overridden ? t('overridden', { r: t(`rating_${p.computed_rating || ''}`) }) : t('computedRating') })),
-      p.reasons ? el('p', { class: 'hx-plan-reasons', text: p.reasons }) : null);
+      p.reasons ? el('p', { class: 'hx-plan-reasons', text: placardReasons(p.reasons) }) : null);
     if (this.canPlan && this.area?.layer === 'compounds') {
       const sel = el('select', { class: 'hx-plan-rating-sel', 'aria-label': t('placard') },
         el('option', { value: '', text: t('ratingAuto') }),
