@@ -463,6 +463,44 @@ func TestQueueOverflowDrops(t *testing.T) {
 	}
 }
 
+// TestOverflowRecoversFromChangeLog: the changes that found the queue full
+// while NATS was down are read back from the change log and published
+// when it returns: the other node gets every change, once.
+func TestOverflowRecoversFromChangeLog(t *testing.T) {
+	srv := startNATSServer(t)
+	stream := testStream(t, srv.url())
+	dbURL := pgtest.URL(t)
+	a := newNode(t, dbURL, srv.url(), stream, "node-a", Options{MaxPending: 3})
+	b := newNode(t, dbURL, srv.url(), stream, "node-b", Options{})
+
+	srv.stop()
+	var seqs []int64
+	for i := range 10 {
+		_, seq := createAlert(t, a.store, fmt.Sprintf("during the outage %d", i))
+		seqs = append(seqs, seq)
+	}
+	if st := a.bus.Status(); st.Pending != 3 || st.Deferred != 7 || st.Dropped != 0 {
+		t.Fatalf("A's status with NATS down and a queue of 3: %+v, want 3 pending, 7 deferred", st)
+	}
+	if err := a.bus.Healthy(); err == nil {
+		t.Fatal("healthy without NATS and with a full queue")
+	}
+	srv.start()
+
+	b.waitSeqs(t, seqs...)
+	for _, seq := range seqs {
+		if n := b.times(seq); n != 1 {
+			t.Errorf("change %d reached node B's subscribers %d times", seq, n)
+		}
+	}
+	if v := metric(t, a.reg, "hexward_bus_recovered_total"); v != 7 {
+		t.Errorf("A read back %v changes from the change log, want 7", v)
+	}
+	if st := a.bus.Status(); st.Deferred != 0 || st.Dropped != 0 {
+		t.Errorf("A after the outage: %+v", st)
+	}
+}
+
 func TestOptions(t *testing.T) {
 	for _, c := range []struct {
 		url  string

@@ -35,9 +35,13 @@
 // asynchronous publishes, keeping each message until JetStream has
 // acknowledged it. While NATS is unreachable the queue keeps them and the
 // connection reconnects forever with backoff; they are published after the
-// reconnect. When the queue is full, new batches are dropped, counted
-// (hexward_bus_dropped_total) and logged, and Healthy reports it. Close
-// gives the queue Options.FlushTimeout to empty.
+// reconnect. When the queue is full, new batches are deferred: only their
+// seqs are kept (up to Options.MaxDeferred), and once the queue drains the
+// changes are read back from the change log in PostgreSQL and published,
+// so the other nodes miss nothing of a long outage. Past MaxDeferred, or
+// when the change log was pruned first, they are dropped, counted
+// (hexward_bus_dropped_total) and logged. Healthy reports a full queue.
+// Close gives the queue Options.FlushTimeout to empty.
 //
 // Each node consumes with an ordered consumer that starts at the end of
 // the stream at Attach ("new") and, after a reconnect, a NATS restart or a
@@ -48,8 +52,8 @@
 // Options.Dedupe seqs).
 //
 // The change log in PostgreSQL remains the truth. The bus is a fast path:
-// a change dropped on overflow, or published while a node was down, is not
-// replayed to that node's subscribers by the bus. A node that restarts
+// a change dropped past MaxDeferred, or published while a node was down,
+// is not replayed to that node's subscribers by the bus. A node that restarts
 // starts from "new", and its websocket clients resume from the change log
 // with the live protocol's since (web/live/PROTOCOL.md); its tile engine
 // loads from the database.
@@ -58,7 +62,7 @@
 //
 // hexward_bus_published_total, hexward_bus_received_total,
 // hexward_bus_duplicates_skipped_total, hexward_bus_bad_messages_total,
-// hexward_bus_pending, hexward_bus_reconnects_total,
-// hexward_bus_dropped_total; all count changes except reconnects and bad
-// messages.
+// hexward_bus_pending, hexward_bus_deferred, hexward_bus_recovered_total,
+// hexward_bus_reconnects_total, hexward_bus_dropped_total; all count
+// changes except reconnects and bad messages.
 package bus

@@ -10,6 +10,8 @@ type metrics struct {
 	pending    prometheus.Gauge
 	reconnects prometheus.Counter
 	dropped    prometheus.Counter
+	deferred   prometheus.Gauge
+	recovered  prometheus.Counter
 }
 
 // newMetrics makes the bus's metrics, registered on reg unless it is nil.
@@ -28,7 +30,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Name: "hexward_bus_reconnects_total",
 			Help: "Reconnections to NATS."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "hexward_bus_dropped_total",
-			Help: "Changes of this node never published because the queue was full (or the bus closed); other nodes' clients resume them from the change log."}),
+			Help: "Changes of this node never published: the queue and the deferral were full, the change log was pruned first, or the bus closed; other nodes' clients resume them from the change log."}),
+		deferred: prometheus.NewGauge(prometheus.GaugeOpts{Name: "hexward_bus_deferred",
+			Help: "Changes of this node that found the queue full, waiting to be read back from the change log and published."}),
+		recovered: prometheus.NewCounter(prometheus.CounterOpts{Name: "hexward_bus_recovered_total",
+			Help: "Deferred changes read back from the change log and queued for publishing."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.all()...)
@@ -37,5 +43,5 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 }
 
 func (m *metrics) all() []prometheus.Collector {
-	return []prometheus.Collector{m.published, m.received, m.duplicates, m.bad, m.pending, m.reconnects, m.dropped}
+	return []prometheus.Collector{m.published, m.received, m.duplicates, m.bad, m.pending, m.reconnects, m.dropped, m.deferred, m.recovered}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,7 +48,8 @@ type Options struct {
 	Subject      string               // subject prefix (hexward.changes); a node publishes on <prefix>.<node>
 	Log          *slog.Logger         // slog.Default()
 	Registry     *prometheus.Registry // metrics; nil: not registered
-	MaxPending   int                  // changes queued while NATS is unreachable before new ones are dropped (100,000)
+	MaxPending   int                  // changes queued while NATS is unreachable before new ones are deferred (100,000)
+	MaxDeferred  int                  // seqs of deferred changes kept, to publish from the change log later (10 × MaxPending); beyond: dropped
 	MaxAge       time.Duration        // how long the stream keeps messages (24 h)
 	MaxBytes     int64                // how much the stream keeps (1 GiB)
 	Dedupe       int                  // change seqs remembered to skip redeliveries (100,000)
@@ -65,15 +67,17 @@ type NATS struct {
 	js      jetstream.JetStream
 	seen    *lru.Cache[int64, struct{}]
 
-	mu          sync.Mutex // guards queue, pending, overflowing, closed, store, cc
+	mu          sync.Mutex // guards queue, pending, deferred, overflowing, closed, store, cc
 	queue       []outMsg
-	pending     int // changes in queue
+	pending     int     // changes in queue
+	deferred    []int64 // seqs of changes that found the queue full: read back from the change log when it drains
 	overflowing bool
 	closed      bool
 	store       *layers.Store
 	cc          jetstream.ConsumeContext
 
 	dropped     atomic.Int64
+	warnedDrop  atomic.Bool   // the drop past MaxDeferred was logged
 	wake        chan struct{} // something queued, or reconnected
 	stop        chan struct{} // closed by Close: the publisher ends
 	pubDone     chan struct{}
@@ -165,11 +169,14 @@ func (o *Options) defaults() error {
 			return fmt.Errorf("bus: subject prefix %q must be dot-separated tokens without spaces or wildcards", o.Subject)
 		}
 	}
-	if o.MaxPending < 0 || o.Dedupe < 0 || o.MaxBytes < 0 || o.MaxAge < 0 || o.FlushTimeout < 0 {
+	if o.MaxPending < 0 || o.MaxDeferred < 0 || o.Dedupe < 0 || o.MaxBytes < 0 || o.MaxAge < 0 || o.FlushTimeout < 0 {
 		return errors.New("bus: negative limit in options")
 	}
 	if o.MaxPending == 0 {
 		o.MaxPending = DefaultMaxPending
+	}
+	if o.MaxDeferred == 0 {
+		o.MaxDeferred = 10 * o.MaxPending
 	}
 	if o.Dedupe == 0 {
 		o.Dedupe = 100_000
@@ -299,22 +306,17 @@ func (b *NATS) handle(msg jetstream.Msg) {
 }
 
 // send queues this node's committed batch for publishing. It never waits
-// for NATS: when the queue is full the batch is dropped, counted and
-// logged.
+// for NATS: when the queue is full the batch is deferred (its seqs kept,
+// to be read back from the change log once the queue drains) or, past
+// MaxDeferred, dropped, counted and logged.
 func (b *NATS) send(cs []layers.Change) {
 	if len(cs) == 0 {
 		return
 	}
-	msgs := make([]outMsg, 0, (len(cs)+maxChunk-1)/maxChunk)
-	for i := 0; i < len(cs); i += maxChunk {
-		chunk := cs[i:min(i+maxChunk, len(cs))]
-		data, err := Encode(chunk)
-		if err != nil { // cannot happen with finite bounds; counted as dropped
-			b.drop(len(cs), "encoding: "+err.Error())
-			return
-		}
-		id := fmt.Sprintf("%s:%d-%d", b.opt.Node, chunk[0].Seq, chunk[len(chunk)-1].Seq)
-		msgs = append(msgs, outMsg{id: id, data: data, n: len(chunk)})
+	msgs, err := b.encode(cs)
+	if err != nil { // cannot happen with finite bounds; counted as dropped
+		b.drop(len(cs), "encoding: "+err.Error())
+		return
 	}
 	b.mu.Lock()
 	switch {
@@ -325,8 +327,16 @@ func (b *NATS) send(cs []layers.Change) {
 	case b.pending+len(cs) > b.opt.MaxPending:
 		first := !b.overflowing
 		b.overflowing = true
+		kept := 0
+		if b.store != nil && len(b.deferred)+len(cs) <= b.opt.MaxDeferred {
+			for _, c := range cs {
+				b.deferred = append(b.deferred, c.Seq)
+			}
+			kept = len(cs)
+		}
+		b.m.deferred.Set(float64(len(b.deferred)))
 		b.mu.Unlock()
-		b.dropAfterOverflow(len(cs), first)
+		b.dropAfterOverflow(len(cs)-kept, first)
 		return
 	}
 	b.queue = append(b.queue, msgs...)
@@ -342,13 +352,78 @@ func (b *NATS) drop(n int, why string) {
 	b.log.Error("changes not sent to the other nodes (the change log in PostgreSQL still holds them)", "changes", n, "why", why)
 }
 
+// encode splits cs into messages of at most maxChunk changes.
+func (b *NATS) encode(cs []layers.Change) ([]outMsg, error) {
+	msgs := make([]outMsg, 0, (len(cs)+maxChunk-1)/maxChunk)
+	for i := 0; i < len(cs); i += maxChunk {
+		chunk := cs[i:min(i+maxChunk, len(cs))]
+		data, err := Encode(chunk)
+		if err != nil {
+			return nil, err
+		}
+		id := fmt.Sprintf("%s:%d-%d", b.opt.Node, chunk[0].Seq, chunk[len(chunk)-1].Seq)
+		msgs = append(msgs, outMsg{id: id, data: data, n: len(chunk)})
+	}
+	return msgs, nil
+}
+
+// dropAfterOverflow counts n changes that found the queue full and no room
+// to defer them either.
 func (b *NATS) dropAfterOverflow(n int, first bool) {
 	b.dropped.Add(int64(n))
 	b.m.dropped.Add(float64(n))
 	if first { // once per overflow, not per write
-		b.log.Error("bus queue full: changes of this node are dropped until NATS takes them again (the change log in PostgreSQL still holds them; other nodes' clients catch up by reconnecting with since)",
-			"max_pending", b.opt.MaxPending, "changes", n)
+		b.log.Error("bus queue full: changes of this node wait in the change log until NATS takes them again",
+			"max_pending", b.opt.MaxPending, "max_deferred", b.opt.MaxDeferred)
 	}
+	if n > 0 && b.warnedDrop.CompareAndSwap(false, true) {
+		b.log.Error("bus: too many changes deferred: changes dropped (other nodes' clients catch up by reconnecting with since)",
+			"max_deferred", b.opt.MaxDeferred, "changes", n)
+	}
+}
+
+// recoverChunk is the most deferred changes read back from the change log
+// at a time.
+const recoverChunk = 5000
+
+// recoverDeferred reads the oldest deferred changes back from the change
+// log and queues as many as the queue has room for. It reports whether it
+// queued any.
+func (b *NATS) recoverDeferred() (bool, error) {
+	b.mu.Lock()
+	n := min(len(b.deferred), recoverChunk, b.opt.MaxPending-b.pending)
+	if n <= 0 || b.store == nil || b.overflowing {
+		b.mu.Unlock()
+		return false, nil
+	}
+	seqs := slices.Clone(b.deferred[:n])
+	store := b.store
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	cs, err := store.ChangesBySeq(ctx, seqs)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+	msgs, err := b.encode(cs)
+	if err != nil {
+		return false, err
+	}
+	b.mu.Lock()
+	b.deferred = b.deferred[n:]
+	if len(b.deferred) == 0 {
+		b.deferred = nil // let the backing array go
+	}
+	b.m.deferred.Set(float64(len(b.deferred)))
+	b.queue = append(b.queue, msgs...)
+	b.pending += len(cs)
+	b.m.pending.Set(float64(b.pending))
+	b.mu.Unlock()
+	b.m.recovered.Add(float64(len(cs)))
+	if gone := n - len(cs); gone > 0 {
+		b.drop(gone, "pruned from the change log before NATS took them")
+	}
+	return len(cs) > 0, nil
 }
 
 func (b *NATS) signal() {
@@ -368,6 +443,22 @@ func (b *NATS) publishLoop() {
 		batch := b.queue[:min(len(b.queue), window)]
 		batch = append([]outMsg(nil), batch...)
 		b.mu.Unlock()
+		if len(batch) == 0 && b.nc.IsConnected() {
+			queued, err := b.recoverDeferred()
+			if queued {
+				continue
+			}
+			if err != nil {
+				b.log.Warn("reading deferred changes back from the change log; retrying", "err", err)
+				select {
+				case <-b.stop:
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(backoff*2, maxBackof)
+				continue
+			}
+		}
 		if len(batch) == 0 || !b.nc.IsConnected() {
 			var poll <-chan time.Time
 			if len(batch) > 0 {
@@ -482,16 +573,17 @@ func (b *NATS) Register(reg prometheus.Registerer) error {
 type Status struct {
 	Node      string `json:"node"`
 	Connected bool   `json:"connected"`
-	Pending   int    `json:"pending"` // changes not yet published
-	Dropped   int64  `json:"dropped"` // changes never published (queue full)
+	Pending   int    `json:"pending"`  // changes not yet published
+	Deferred  int    `json:"deferred"` // changes that found the queue full, to be read back from the change log
+	Dropped   int64  `json:"dropped"`  // changes never published (queue and deferral full, or pruned first)
 }
 
 // Status reports the bus's state.
 func (b *NATS) Status() Status {
 	b.mu.Lock()
-	pending := b.pending
+	pending, deferred := b.pending, len(b.deferred)
 	b.mu.Unlock()
-	return Status{Node: b.opt.Node, Connected: b.nc.IsConnected(), Pending: pending, Dropped: b.dropped.Load()}
+	return Status{Node: b.opt.Node, Connected: b.nc.IsConnected(), Pending: pending, Deferred: deferred, Dropped: b.dropped.Load()}
 }
 
 // Healthy returns nil while NATS is connected and the queue has room, or
@@ -504,7 +596,7 @@ func (b *NATS) Healthy() error {
 	over := b.overflowing
 	b.mu.Unlock()
 	if over {
-		return errors.New("bus: queue full, changes are being dropped")
+		return errors.New("bus: queue full, changes are deferred to the change log")
 	}
 	return nil
 }

@@ -23,8 +23,33 @@ const pruneChunk = 50_000
 // missed (the live stream's resume). It returns ErrChangesPruned (wrapped)
 // when after is below the pruning watermark.
 func (s *Store) ChangesSince(ctx context.Context, after int64, limit int) ([]Change, error) {
-	rows, err := s.pool.Query(ctx, `SELECT layer, feature_id, op, `+changeCols+`
-		FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	cs, err := s.queryChanges(ctx, `WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	// The watermark is read after the rows: a prune that took any of them
+	// has raised it by then.
+	var mark int64
+	if err := s.pool.QueryRow(ctx, `SELECT seq FROM changes_pruned`).Scan(&mark); err != nil {
+		return nil, fmt.Errorf("reading the change log's watermark: %w", err)
+	}
+	if after < mark {
+		return nil, fmt.Errorf("changes after seq %d: %w up to seq %d", after, ErrChangesPruned, mark)
+	}
+	return cs, nil
+}
+
+// ChangesBySeq returns the changes of the change log with the given seqs,
+// in seq order; a seq no longer in the log (pruned) is left out. The bus
+// reads back the changes it could not publish in time.
+func (s *Store) ChangesBySeq(ctx context.Context, seqs []int64) ([]Change, error) {
+	return s.queryChanges(ctx, `WHERE seq = ANY($1) ORDER BY seq`, seqs)
+}
+
+// queryChanges reads the change-log rows that where (a WHERE clause with
+// its ORDER BY and LIMIT, our own text) selects.
+func (s *Store) queryChanges(ctx context.Context, where string, args ...any) ([]Change, error) {
+	rows, err := s.pool.Query(ctx, `SELECT layer, feature_id, op, `+changeCols+` FROM changes `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the change log: %w", err)
 	}
@@ -37,15 +62,6 @@ func (s *Store) ChangesSince(ctx context.Context, after int64, limit int) ([]Cha
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the change log: %w", err)
-	}
-	// The watermark is read after the rows: a prune that took any of them
-	// has raised it by then.
-	var mark int64
-	if err := s.pool.QueryRow(ctx, `SELECT seq FROM changes_pruned`).Scan(&mark); err != nil {
-		return nil, fmt.Errorf("reading the change log's watermark: %w", err)
-	}
-	if after < mark {
-		return nil, fmt.Errorf("changes after seq %d: %w up to seq %d", after, ErrChangesPruned, mark)
 	}
 	return cs, nil
 }
