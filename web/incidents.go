@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -25,6 +26,11 @@ import (
 
 // maxIncidentAge is how old the "at" of a report buffered offline may be.
 const maxIncidentAge = 7 * 24 * time.Hour
+
+// maxFixGap is how far apart in time a report without a position and the
+// officer's last fix may be for the fix to stand for where the report was
+// made: a few minutes' walk.
+const maxFixGap = 10 * time.Minute
 
 // errIncidentClosed: the incident was closed already (409).
 var errIncidentClosed = errors.New("incident is closed already")
@@ -62,7 +68,7 @@ func (s *Server) reportIncident(w http.ResponseWriter, r *http.Request) error {
 	var g orb.Point
 	switch {
 	case in.Position == nil:
-		if g, err = s.lastPosition(r.Context(), user); err != nil {
+		if g, err = s.lastPosition(r.Context(), user, at); err != nil {
 			return err
 		}
 	case len(in.Position) != 2:
@@ -107,8 +113,9 @@ func reportTime(at string, now time.Time) (time.Time, error) {
 }
 
 // lastPosition is where the officer whose device is the caller's account
-// was last seen: its marker, once a position has moved it there.
-func (s *Server) lastPosition(ctx context.Context, user string) (orb.Point, error) {
+// was last seen: its marker, once a position has moved it there, when that
+// fix lies within maxFixGap of at, the time of the report.
+func (s *Server) lastPosition(ctx context.Context, user string, at time.Time) (orb.Point, error) {
 	o, err := positions.New(s.store).OfficerOf(ctx, user)
 	switch {
 	case errors.Is(err, positions.ErrUnknownDevice):
@@ -123,8 +130,17 @@ func (s *Server) lastPosition(ctx context.Context, user string) (orb.Point, erro
 		return orb.Point{}, err
 	}
 	p, ok := f.Geometry.(orb.Point)
-	if _, fixed := f.Props["fix_time"]; !fixed || !ok {
+	ft, fixed := f.Props["fix_time"].(string)
+	if !fixed || !ok {
 		return orb.Point{}, badRequest("position: missing, and officer %d (%s) has reported no position yet", o.ID, o.Name)
+	}
+	fix, err := time.Parse(time.RFC3339Nano, ft)
+	if err != nil {
+		return orb.Point{}, fmt.Errorf("officer %d: fix_time %q: %w", o.ID, ft, err)
+	}
+	if gap := at.Sub(fix).Abs(); gap > maxFixGap {
+		return orb.Point{}, badRequest("position: missing, and the last position of officer %d (%s) is from %s, %s from the report: send the position",
+			o.ID, o.Name, fix.UTC().Format(time.RFC3339), gap.Round(time.Minute))
 	}
 	return p, nil
 }

@@ -63,7 +63,7 @@ func (e *env) areaB(t *testing.T) {
 
 // TestReportIncident: an officer reports at a position or, without one,
 // at the last known position of the officer whose device is the
-// officer's account; "at" may lie in the past but not in the future; bad
+// officer's account, when that fix is from about the report's time; "at" may lie in the past but not in the future; bad
 // input is 400 naming the field and stores nothing; the report is in the
 // collection, the change log and the audit log.
 func TestReportIncident(t *testing.T) {
@@ -98,6 +98,13 @@ func TestReportIncident(t *testing.T) {
 	}
 	if ts, err := time.Parse(time.RFC3339, fmt.Sprint(p["reported_at"])); err != nil || ts.Before(t0) || ts.After(time.Now().Add(time.Second)) {
 		t.Fatalf("reported_at %v, want about now (%v)", p["reported_at"], err)
+	}
+
+	// Without a position, buffered offline two hours ago: the last fix (a
+	// minute ago) says nothing of where the officer was then.
+	twoHours := time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)
+	if status, _, detail := e.report(t, "officer", `{"kind":"sanitation","at":"`+twoHours+`"}`); status != 400 || !strings.Contains(detail, "send the position") {
+		t.Fatalf("report two hours before the last fix, without a position: %d %s", status, detail)
 	}
 
 	// With a position, buffered offline two hours ago; by an operator too.
