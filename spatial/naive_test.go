@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/hexward/hexward/layers"
-	"github.com/hexward/hexward/layers/demo"
-	"github.com/hexward/hexward/layers/pgtest"
 	"github.com/hexward/hexward/spatial"
 	"github.com/hexward/hexward/spatial/baseline"
 )
@@ -17,15 +15,7 @@ import (
 // assertion), and checks that both give about the same area.
 func TestNaivePostGISComparison(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.New(t)
-	var fs []layers.Feature
-	if err := demo.Generate(1, 0.05, func(f layers.Feature) error { fs = append(fs, f); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	st := layers.NewStore(pool, layers.Governance())
-	if _, err := st.Import(ctx, layers.FromSlice(fs), nil); err != nil {
-		t.Fatal(err)
-	}
+	pool, st := demoInPostGIS(t)
 	var d spatial.District
 	for _, l := range []string{"buildings", "cameras"} {
 		if err := st.ScanLayer(ctx, l, func(f layers.Feature) error {

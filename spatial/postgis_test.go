@@ -9,6 +9,7 @@ import (
 	"github.com/hexward/hexward/layers/demo"
 	"github.com/hexward/hexward/layers/pgtest"
 	"github.com/hexward/hexward/spatial"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 )
@@ -21,15 +22,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // geography (WGS 84 spheroid): within 0.5% each, and in total.
 func TestAgreesWithPostGISGeography(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.New(t)
-	var fs []layers.Feature
-	if err := demo.Generate(1, 0.05, func(f layers.Feature) error { fs = append(fs, f); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	st := layers.NewStore(pool, layers.Governance())
-	if _, err := st.Import(ctx, layers.FromSlice(fs), nil); err != nil {
-		t.Fatal(err)
-	}
+	pool, st := demoInPostGIS(t)
 	ext, err := st.Extent(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -125,4 +118,20 @@ func TestAgreesWithPostGISGeography(t *testing.T) {
 	if checked < 20 {
 		t.Fatalf("only %d views checked", checked)
 	}
+}
+
+// demoInPostGIS imports the demo district at scale 0.05 into a fresh
+// database.
+func demoInPostGIS(t *testing.T) (*pgxpool.Pool, *layers.Store) {
+	t.Helper()
+	pool := pgtest.New(t)
+	var fs []layers.Feature
+	if err := demo.Generate(1, 0.05, func(f layers.Feature) error { fs = append(fs, f); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	st := layers.NewStore(pool, layers.Governance())
+	if _, err := st.Import(context.Background(), layers.FromSlice(fs), nil); err != nil {
+		t.Fatal(err)
+	}
+	return pool, st
 }
