@@ -152,7 +152,7 @@ func TestDemoLoadsEveryLayer(t *testing.T) {
 		rows.Scan(&l, &n)
 		got[l] = n
 	}
-	if len(got) != 17 { // every layer but alerts and tracks
+	if len(got) != 18 || got["incidents"] == 0 { // every layer but alerts and tracks, incidents too
 		t.Fatalf("layers loaded: %v", got)
 	}
 }

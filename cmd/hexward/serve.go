@@ -286,8 +286,22 @@ func loadDemo(ctx context.Context, log *slog.Logger, store *layers.Store, seed i
 	if err != nil {
 		return fmt.Errorf("loading the demo district: %w", err)
 	}
-	log.Info("demo district loaded", "features", st.Features, "buildings", st.ByLayer["buildings"],
-		"took", time.Since(start).Round(time.Millisecond))
+	// Officers' incident reports of the last weeks, along the shop streets,
+	// so that the incident list and the frontage and placard figures have
+	// something to show.
+	var streets []layers.Feature
+	if err := store.ScanLayer(ctx, "shop_streets", func(f layers.Feature) error {
+		streets = append(streets, f)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("loading the demo district: %w", err)
+	}
+	inc, err := store.Import(ctx, layers.FromSlice(demo.Incidents(seed, time.Now(), streets, max(12, int(40*scale)))), nil)
+	if err != nil {
+		return fmt.Errorf("loading the demo's incident reports: %w", err)
+	}
+	log.Info("demo district loaded", "features", st.Features+inc.Features, "buildings", st.ByLayer["buildings"],
+		"incidents", inc.Features, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

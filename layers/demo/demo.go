@@ -91,11 +91,10 @@ const (
 // Generate emits the demo district's features in dependency order
 // (subdistricts, communities, compounds, village_zones, streets, buildings,
 // courtyard_rows, dormitory_rows, shop_streets, fences, gates, shops,
-// frontages, cameras, camera_views, sensors, officers). Alerts, tracks
-// and incidents are not generated: the rules, the officers' positions and
-// their reports (POST /api/incidents) make them, and a report's time is
-// recent where Generate has no clock. Same seed and scale ⇒ same
-// features, same order.
+// frontages, cameras, camera_views, sensors, officers). Alerts and tracks
+// are not generated: the rules and the officers' positions make them.
+// Incidents are made apart (Incidents), as a report's time is recent and
+// Generate has no clock. Same seed and scale ⇒ same features, same order.
 //
 // Geometries are EPSG:4326 lon/lat rounded to 1e-7°; properties follow the
 // schemas of [layers.Governance] (string, int64, float64, bool, and

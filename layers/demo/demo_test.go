@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hexward/hexward/analysis"
@@ -126,8 +128,8 @@ func TestOrder(t *testing.T) {
 	}
 	cat := layers.Governance()
 	for _, name := range cat.Names() {
-		// Alerts, tracks and incidents come from the rules and the
-		// officers' positions and reports, the analyses' layers from
+		// Alerts and tracks come from the rules and the officers'
+		// positions, incidents from Incidents, the analyses' layers from
 		// package analysis.
 		derived := name == "alerts" || name == "tracks" || name == "incidents" || slices.Contains(analysis.ResultLayers, name) && name != "camera_views" && name != "frontages"
 		if !slices.Contains(got, name) && !derived {
@@ -778,5 +780,63 @@ func BenchmarkGenerate(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(n), "features/op")
+	}
+}
+
+// TestIncidents: the demo's incident reports are valid features of the
+// incidents layer, on the shop streets, recent, some closed, and the same
+// for the same seed and time.
+func TestIncidents(t *testing.T) {
+	var streets []layers.Feature
+	if err := Generate(1, 0.05, func(f layers.Feature) error {
+		if f.Layer == "shop_streets" {
+			streets = append(streets, f)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	got := Incidents(1, now, streets, 60)
+	if len(got) != 60 {
+		t.Fatalf("%d incidents, want 60", len(got))
+	}
+	cat := layers.Governance()
+	closed := 0
+	for i := range got {
+		f := &got[i]
+		if err := cat.Validate(f, i); err != nil {
+			t.Fatalf("incident %d: %v", i, err)
+		}
+		at, err := time.Parse(time.RFC3339, f.Props["reported_at"].(string))
+		if err != nil || at.After(now) || at.Before(now.Add(-21*24*time.Hour)) {
+			t.Fatalf("incident %d reported at %v (%v), want within 20 days before %v", i, f.Props["reported_at"], err, now)
+		}
+		if f.Props["state"] == "closed" {
+			closed++
+			if c, _ := time.Parse(time.RFC3339, f.Props["closed_at"].(string)); !c.After(at) || c.After(now) {
+				t.Fatalf("incident %d closed at %v, reported at %v", i, c, at)
+			}
+		}
+		p := f.Geometry.(orb.Point)
+		near := false
+		for _, s := range streets {
+			if planar.DistanceFrom(s.Geometry, p) < 1e-6 {
+				near = true
+				break
+			}
+		}
+		if !near {
+			t.Fatalf("incident %d at %v is on no shop street", i, p)
+		}
+	}
+	if closed == 0 || closed == len(got) {
+		t.Fatalf("%d of %d closed: want some of each", closed, len(got))
+	}
+	if again := Incidents(1, now, streets, 60); !reflect.DeepEqual(again, got) {
+		t.Fatal("the same seed and time gave other incidents")
+	}
+	if none := Incidents(1, now, nil, 60); len(none) != 0 {
+		t.Fatalf("%d incidents without shop streets", len(none))
 	}
 }
