@@ -71,13 +71,16 @@ func (s *Store) publish(cs []Change) {
 	if len(cs) == 0 {
 		return
 	}
+	// This node's subscribers first: whatever one of them records of a
+	// change (the live benchmark its commit time) is in place before
+	// another node can hear of it.
+	s.deliver(cs)
 	s.mu.RLock()
 	relay := s.relay
 	s.mu.RUnlock()
 	if relay != nil {
 		relay(cs)
 	}
-	s.deliver(cs)
 }
 
 func (s *Store) deliver(cs []Change) {
