@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, mapIdle, mapReady, apiLogin, login, logout, tileOf, DEFAULT_USER,
+  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, liveReady, mapIdle, mapReady, apiLogin, login, logout, tileOf, DEFAULT_USER,
 } from './lib.mjs';
 
 // What counts as reading the map: needs a session.
@@ -171,6 +171,7 @@ describe('sign-in', suiteOptions(), () => {
   }));
 
   it('logs out: the map goes, the card comes back, the session is closed', live(() => base, async () => {
+    await liveReady(page);
     const csrf = await page.evaluate(async () => (await (await fetch('/auth/me')).json()).csrf);
     const [req] = await Promise.all([
       page.waitForRequest((r) => new URL(r.url()).pathname === '/auth/logout'),
@@ -202,6 +203,7 @@ describe('sign-in', suiteOptions(), () => {
     await login(page, DEFAULT_USER, { goto: false });
     await mapReady(page);
     await mapIdle(page);
+    await liveReady(page);
     // End the session behind the page's back, as an expiry would.
     const ended = await page.evaluate(async () => {
       const me = await (await fetch('/auth/me')).json();
@@ -230,6 +232,7 @@ describe('sign-in', suiteOptions(), () => {
     });
     await login(page, 'demo-community', { goto: false });
     await mapReady(page);
+    await liveReady(page);
     const me = await page.evaluate(async () => (await fetch('/auth/me')).json());
     assert.equal(me.user, 'demo-community');
     assert.equal(me.role, 'operator');

@@ -233,6 +233,19 @@ export async function mapReady(page, timeout = 60000) {
 }
 
 /**
+ * Waits until the page's live stream is subscribed and caught up (the
+ * operator module, web/ui/operator.js, runs for every role that reads the
+ * map): a test that then ends the session sees how the page handles the
+ * end, not a connection still being made.
+ */
+export async function liveReady(page, timeout = 30000) {
+  await page.waitForFunction(() => {
+    const o = window.hexwardOps;
+    return Boolean(o && o.map === window.hexwardMap && o.areaLive.ready && (!o.officersLive || o.officersLive.ready));
+  }, null, { timeout });
+}
+
+/**
  * Waits for the map to render with nothing pending: its 'idle' event. With
  * { settled: true } it also accepts, after a frame drawn since the call,
  * every tile loaded and the camera still for two checks in a row: live

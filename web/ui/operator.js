@@ -204,6 +204,20 @@ class LiveSocket {
     this.timer = 0;
     this.ready = false; // subscribed and caught up
     this.replays = 0; // subscriptions the server has caught up
+    this.connectSignedIn();
+  }
+
+  // connectSignedIn connects while the session lasts. A websocket refused
+  // for a lost session cannot be told from a network error, and Chromium
+  // logs the refusal: ask auth/me first (whose 401 the page expects), also
+  // before the first connection, as the session may have ended while the
+  // view was starting.
+  async connectSignedIn() {
+    if (this.closed) return;
+    try {
+      const res = await fetch(abs('auth/me'), { credentials: 'same-origin', cache: 'no-store' });
+      if (res.status === 401 || res.status === 403) { this.closed = true; return; }
+    } catch { /* offline: the connection fails and is tried again */ }
     this.connect();
   }
 
@@ -257,16 +271,7 @@ class LiveSocket {
     const delay = Math.min(30000, 1000 * 2 ** this.retry) * (0.75 + Math.random() * 0.5);
     this.retry = Math.min(this.retry + 1, 5);
     clearTimeout(this.timer);
-    this.timer = setTimeout(async () => {
-      if (this.closed) return;
-      // A websocket refused for a lost session cannot be told from a
-      // network error, and Chromium logs the refusal: ask first.
-      try {
-        const res = await fetch(abs('auth/me'), { credentials: 'same-origin', cache: 'no-store' });
-        if (res.status === 401 || res.status === 403) { this.closed = true; return; }
-      } catch { /* offline: try again later */ }
-      if (!this.closed) this.connect();
-    }, delay);
+    this.timer = setTimeout(() => this.connectSignedIn(), delay);
   }
 
   close() {
