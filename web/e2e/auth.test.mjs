@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, liveReady, mapIdle, mapReady, apiLogin, login, logout, tileOf, DEFAULT_USER,
+  suiteOptions, serverTest, live, baseURL, getJSON, assertClean, openBrowser, liveReady, mapIdle, mapReady, apiLogin, login, logout, tileOf, DEFAULT_USER,
 } from './lib.mjs';
 
 // What counts as reading the map: needs a session.
@@ -33,13 +33,6 @@ describe('sign-in', suiteOptions(), () => {
   after(async () => {
     await browser?.close();
   });
-
-  function assertClean(when) {
-    const { errors, failed, foreign } = browser.log;
-    assert.deepEqual(errors, [], `console errors ${when}`);
-    assert.deepEqual(failed, [], `failed requests ${when}`);
-    assert.deepEqual(foreign, [], `requests to other origins ${when}`);
-  }
 
   const pathOf = (line) => new URL(line.slice(line.indexOf(' ') + 1)).pathname;
   const mapReads = () => browser.log.urls.filter((l) => MAP_READ.test(pathOf(l)));
@@ -103,7 +96,7 @@ describe('sign-in', suiteOptions(), () => {
     assert.match(await text('.hx-login-demo'), /demo accounts/);
     await page.click('#hx-lang');
     assert.equal(await text('#hx-login h2'), '登录');
-    assertClean('on the login card');
+    assertClean(browser, 'on the login card');
   }));
 
   it('says so when the password is wrong', live(() => base, async () => {
@@ -120,7 +113,7 @@ describe('sign-in', suiteOptions(), () => {
     assert.equal(await text('#hx-login-error'), 'Wrong user name or password');
     await page.click('#hx-lang');
     assert.deepEqual(mapReads(), [], 'still nothing of the map');
-    assertClean('after a wrong password');
+    assertClean(browser, 'after a wrong password');
   }));
 
   it('says how long to wait after too many attempts (429 answered in the browser)', live(() => base, async () => {
@@ -149,7 +142,7 @@ describe('sign-in', suiteOptions(), () => {
     } finally {
       await page.unroute(route);
     }
-    assertClean('after too many attempts');
+    assertClean(browser, 'after too many attempts');
   }));
 
   it('shows the map to demo-viewer', live(() => base, async () => {
@@ -167,7 +160,7 @@ describe('sign-in', suiteOptions(), () => {
     assert.equal(await text('#hx-user-role'), 'Viewer');
     assert.equal(await text('#hx-logout'), 'Log out');
     await page.click('#hx-lang');
-    assertClean('after signing in');
+    assertClean(browser, 'after signing in');
   }));
 
   it('logs out: the map goes, the card comes back, the session is closed', live(() => base, async () => {
@@ -195,7 +188,7 @@ describe('sign-in', suiteOptions(), () => {
     await page.reload({ waitUntil: 'load' });
     await cardShown();
     assert.equal(await page.isHidden('#hx-user'), true);
-    assertClean('after logging out');
+    assertClean(browser, 'after logging out');
     browser.log.resetExpected();
   }));
 
@@ -220,7 +213,7 @@ describe('sign-in', suiteOptions(), () => {
     assert.equal(await page.getAttribute('#hx-login-error', 'data-error'), 'sessionExpired');
     assert.equal(await text('#hx-login-error'), '登录已失效，请重新登录。');
     assert.equal(await page.evaluate(() => window.hexwardMap === undefined), true, 'the map is removed');
-    assertClean('after the session ended');
+    assertClean(browser, 'after the session ended');
     browser.log.resetExpected();
   }));
 
@@ -249,6 +242,6 @@ describe('sign-in', suiteOptions(), () => {
     assert.ok(mine > 0, `demo-community sees buildings (${mine})`);
     assert.ok(mine < all, `demo-community sees fewer buildings than demo-operator (${mine} vs ${all})`);
     await mapIdle(page);
-    assertClean('after switching users');
+    assertClean(browser, 'after switching users');
   }));
 });

@@ -10,6 +10,7 @@
 // /auth/login and the session cookie sent along (apiLogin, getJSON,
 // getBytes).
 
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -126,6 +127,18 @@ export const CHROMIUM_ARGS = [
 // Only Chromium's own message for an allowed answer is skipped: any other
 // console error still fails the test.
 const LOAD_FAILED_RE = /^Failed to load resource: the server responded with a status of (\d{3})\b/;
+
+/**
+ * assertClean fails when the page of browser (openBrowser) logged a console
+ * error, a failed request or a request to another origin; when says at
+ * which step.
+ */
+export function assertClean(browser, when) {
+  const { errors, failed, foreign } = browser.log;
+  assert.deepEqual(errors, [], `console errors ${when}`);
+  assert.deepEqual(failed, [], `failed requests ${when}`);
+  assert.deepEqual(foreign, [], `requests to other origins ${when}`);
+}
 
 /**
  * Starts Chromium with a fresh profile and records console errors, page

@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, mapIdle, mapReady, outPath, apiLogin, login, DEFAULT_USER,
+  suiteOptions, serverTest, live, baseURL, getJSON, assertClean, openBrowser, mapIdle, mapReady, outPath, apiLogin, login, DEFAULT_USER,
 } from './lib.mjs';
 
 const LAYER = 'buildings';
@@ -41,13 +41,6 @@ describe('map UI', suiteOptions(), () => {
   after(async () => {
     await browser?.close();
   });
-
-  function assertClean(when) {
-    const { errors, failed, foreign } = browser.log;
-    assert.deepEqual(errors, [], `console errors ${when}`);
-    assert.deepEqual(failed, [], `failed requests ${when}`);
-    assert.deepEqual(foreign, [], `requests to other origins ${when}`);
-  }
 
   const renderedCount = () => page.evaluate((layer) => {
     const map = window.hexwardMap;
@@ -148,7 +141,7 @@ describe('map UI', suiteOptions(), () => {
       assert.equal(await row.locator('svg.hx-swatch').count() >= 1, true, `legend symbol of ${c.id}`);
     }
     assert.ok(browser.log.requests > 5, 'the page made its requests');
-    assertClean('while loading');
+    assertClean(browser, 'while loading');
   }));
 
   it('shows the clicked building with its responsible person', live(() => base, async () => {
@@ -176,7 +169,7 @@ describe('map UI', suiteOptions(), () => {
     await mapIdle(page);
     assert.equal(await page.isVisible('#hx-panel'), true, 'the panel stays open while the map moves');
     await page.screenshot({ path: outPath('map.png') });
-    assertClean('after the click');
+    assertClean(browser, 'after the click');
   }));
 
   it('hides and shows a layer from the switcher', live(() => base, async () => {
@@ -193,7 +186,7 @@ describe('map UI', suiteOptions(), () => {
     assert.ok((await vis()).every((v) => v === 'visible'));
     await mapIdle(page);
     assert.ok((await renderedCount()) > 0, 'buildings back');
-    assertClean('after toggling');
+    assertClean(browser, 'after toggling');
   }));
 
   it('switches the language to English and back', live(() => base, async () => {
@@ -232,6 +225,6 @@ describe('map UI', suiteOptions(), () => {
     await page.keyboard.press('Escape');
     assert.equal(await page.isHidden('#hx-panel'), true, 'Escape closes the panel');
     await mapIdle(page);
-    assertClean('after switching language');
+    assertClean(browser, 'after switching language');
   }));
 });

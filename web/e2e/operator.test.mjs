@@ -19,7 +19,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, mapIdle, mapReady, outPath, apiLogin, login, logout,
+  suiteOptions, serverTest, live, baseURL, getJSON, assertClean, openBrowser, mapIdle, mapReady, outPath, apiLogin, login, logout,
 } from './lib.mjs';
 
 const USER = 'demo-operator';
@@ -121,13 +121,6 @@ describe('operator view', suiteOptions(), () => {
     await browser?.close();
   });
 
-  function assertClean(when) {
-    const { errors, failed, foreign } = browser.log;
-    assert.deepEqual(errors, [], `console errors ${when}`);
-    assert.deepEqual(failed, [], `failed requests ${when}`);
-    assert.deepEqual(foreign, [], `requests to other origins ${when}`);
-  }
-
   // Waits until both live subscriptions are in force after the view moved.
   async function jumpAndSubscribe(center, zoom) {
     const before = await page.evaluate(() => window.hexwardOps.officersLive.replays);
@@ -150,7 +143,7 @@ describe('operator view', suiteOptions(), () => {
     const sev = await page.$$eval('#hx-ops-list .hx-ops-item', (els) => els.map((e) => e.dataset.severity));
     const rank = ['critical', 'major', 'minor', 'warning'];
     assert.deepEqual(sev, [...sev].sort((a, b) => rank.indexOf(a) - rank.indexOf(b)), 'sorted by severity');
-    assertClean('while loading');
+    assertClean(browser, 'while loading');
   }));
 
   it('shows an officer moving live with a trail', live(() => base, async () => {
@@ -179,7 +172,7 @@ describe('operator view', suiteOptions(), () => {
     }, officer.id);
     assert.ok(drawn.marker >= 1, 'the live officer marker is rendered');
     assert.ok(drawn.trail >= 1, 'the officer\'s trail is rendered');
-    assertClean('after the officer moved');
+    assertClean(browser, 'after the officer moved');
   }));
 
   it('shows a new critical alert in the list and on the map', live(() => base, async () => {
@@ -215,7 +208,7 @@ describe('operator view', suiteOptions(), () => {
       const ids = m.getStyle().layers.filter((l) => l.metadata?.['hexward:layer'] === 'alerts').map((l) => l.id);
       return m.queryRenderedFeatures({ layers: ids }).some((f) => f.id === id);
     }, alertId, { timeout: 30000, polling: 250 });
-    assertClean('after the alert was raised');
+    assertClean(browser, 'after the alert was raised');
   }));
 
   it('lists the open incidents in view, live, and draws them', live(() => base, async () => {
@@ -247,7 +240,7 @@ describe('operator view', suiteOptions(), () => {
     assert.equal(await page.locator(`${item} button[data-action="close-incident"]`).count(), 1, 'the operator may close it');
     // On the map: the tiles' incidents layer, refreshed, draws it open.
     await drawnIncident(incident.id, 'open');
-    assertClean('after the incidents were reported');
+    assertClean(browser, 'after the incidents were reported');
   }));
 
   it('acknowledges, dispatches the nearest officer and resolves the alert', live(() => base, async () => {
@@ -296,7 +289,7 @@ describe('operator view', suiteOptions(), () => {
     const h = await getJSON(`${base}/api/alerts/${alertId}/transitions`, operator);
     assert.deepEqual(h.transitions.map((x) => `${x.event}:${x.actor}`).slice(-3),
       [`acknowledged:${USER}`, `dispatched:${USER}`, `resolved:${USER}`]);
-    assertClean('after handling the alert');
+    assertClean(browser, 'after handling the alert');
   }));
 
   it('closes an incident from the list with a note', live(() => base, async () => {
@@ -331,7 +324,7 @@ describe('operator view', suiteOptions(), () => {
     // Closed elsewhere (through the API), the far one leaves the page's list too.
     await post(`/api/incidents/${farIncident.id}/close`, null, { note: '已清运 (e2e)' });
     await page.waitForFunction((id) => !window.hexwardOps.incidents.has(id), farIncident.id, { timeout: 20000 });
-    assertClean('after closing the incidents');
+    assertClean(browser, 'after closing the incidents');
   }));
 
   it('speaks English', live(() => base, async () => {
@@ -342,7 +335,7 @@ describe('operator view', suiteOptions(), () => {
     if (await first.count()) assert.match((await first.textContent()).trim(), /^(Critical|Major|Minor|Warning)$/);
     await page.click('#hx-lang');
     assert.equal((await page.textContent('#hx-ops-title')).trim(), '告警');
-    assertClean('after switching language');
+    assertClean(browser, 'after switching language');
   }));
 
   it('shows a viewer the open incidents but no Close button', live(() => base, async () => {
@@ -367,6 +360,6 @@ describe('operator view', suiteOptions(), () => {
     // Closed by the operator, it leaves the viewer's list.
     await post(`/api/incidents/${f.id}/close`, null, { note: '已修复 (e2e)' });
     await page.waitForSelector(item, { state: 'detached', timeout: 20000 });
-    assertClean('as a viewer');
+    assertClean(browser, 'as a viewer');
   }));
 });

@@ -22,7 +22,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  suiteOptions, serverTest, live, baseURL, getJSON, openBrowser, mapIdle, mapReady, outPath, apiLogin, login, logout,
+  suiteOptions, serverTest, live, baseURL, getJSON, assertClean, openBrowser, mapIdle, mapReady, outPath, apiLogin, login, logout,
 } from './lib.mjs';
 
 const PLANNER = 'demo-planner';
@@ -100,13 +100,6 @@ describe('planner\'s panel', suiteOptions(), () => {
     await browser?.close();
   });
 
-  function assertClean(when) {
-    const { errors, failed, foreign } = browser.log;
-    assert.deepEqual(errors, [], `console errors ${when}`);
-    assert.deepEqual(failed, [], `failed requests ${when}`);
-    assert.deepEqual(foreign, [], `requests to other origins ${when}`);
-  }
-
   async function openPanel() {
     await page.click('#hx-plan-toggle');
     await page.waitForSelector('#hx-plan[data-state="ready"]', { timeout: 30000 });
@@ -156,7 +149,7 @@ describe('planner\'s panel', suiteOptions(), () => {
     if (api.unseen_gates.length) {
       await page.waitForFunction((n) => window.hexwardPlanner.unseen.length === n, api.unseen_gates.length, { timeout: 10000 });
     }
-    assertClean('after picking from the list');
+    assertClean(browser, 'after picking from the list');
   }));
 
   it('picks the area under a click on the map', live(() => base, async () => {
@@ -183,7 +176,7 @@ describe('planner\'s panel', suiteOptions(), () => {
     assert.equal(await page.inputValue('#hx-plan-area'), String(target.id));
     // Back to the test's compound.
     await pickFromList(compound);
-    assertClean('after picking on the map');
+    assertClean(browser, 'after picking on the map');
   }));
 
   it('toggles the result layers through the layer switcher', live(() => base, async () => {
@@ -278,7 +271,7 @@ describe('planner\'s panel', suiteOptions(), () => {
     await mapIdle(page);
     await page.screenshot({ path: outPath('planner.png') }); // docs/planner.png is a copy of a good one
     for (const l of ['grid_cells', 'placards']) await page.check(`#hx-plan .hx-plan-toggles input[data-layer="${l}"]`);
-    assertClean('after placing the camera');
+    assertClean(browser, 'after placing the camera');
   }));
 
   it('suggests camera sites for the compound', live(() => base, async () => {
@@ -300,7 +293,7 @@ describe('planner\'s panel', suiteOptions(), () => {
     await mapIdle(page);
     const ranks = await page.evaluate(() => window.hexwardMap.queryRenderedFeatures({ layers: ['hexward-plan-suggested'] }).map((f) => f.properties.rank));
     assert.ok(ranks.includes(1), `the first site is drawn: ${JSON.stringify(ranks)}`);
-    assertClean('after the suggestions');
+    assertClean(browser, 'after the suggestions');
   }));
 
   it('overrides the placard and gives it back', live(() => base, async () => {
@@ -318,7 +311,7 @@ describe('planner\'s panel', suiteOptions(), () => {
     api = await getJSON(`${base}/api/analysis/figures/compounds/${compound.id}`, planner);
     assert.equal(api.placard.overridden, false);
     assert.equal(api.placard.rating, compound.placard.computed_rating);
-    assertClean('after the placard override');
+    assertClean(browser, 'after the placard override');
   }));
 
   it('exports the figures as CSV and a result layer as GeoJSON', live(() => base, async () => {
@@ -339,7 +332,7 @@ describe('planner\'s panel', suiteOptions(), () => {
     const b = await page.evaluate(() => window.hexwardPlanner.lastExport.bbox.map((v) => v.toFixed(7)).join(','));
     const api = await getJSON(`${base}/api/collections/fence_gaps/items?bbox=${b}&limit=10000`, planner);
     assert.deepEqual(fc.features.map((f) => f.id).sort((x, y) => x - y), api.features.map((f) => f.id).sort((x, y) => x - y));
-    assertClean('after the exports');
+    assertClean(browser, 'after the exports');
   }));
 
   it('speaks English', live(() => base, async () => {
@@ -349,7 +342,7 @@ describe('planner\'s panel', suiteOptions(), () => {
     assert.match((await page.textContent('#hx-plan-gain tr[data-level="detect"] th')).trim(), /^Detect$/);
     await page.click('#hx-lang');
     assert.equal((await page.textContent('#hx-plan-title')).trim(), '规划分析');
-    assertClean('after switching language');
+    assertClean(browser, 'after switching language');
   }));
 
   it('shows a viewer the figures but no controls that change things', live(() => base, async () => {
@@ -366,7 +359,7 @@ describe('planner\'s panel', suiteOptions(), () => {
       assert.equal(await page.locator(sel).count(), 0, `${sel} is not offered to a viewer`);
     }
     assert.equal(await page.locator('#hx-plan-csv').count(), 1, 'the viewer may download the figures');
-    assertClean('as a viewer');
+    assertClean(browser, 'as a viewer');
   }));
 });
 
