@@ -51,6 +51,11 @@ func handWalls() []layers.Feature {
 	}
 }
 
+// street is a streets feature of kind along pts (local metres).
+func street(kind string, pts ...[2]float64) layers.Feature {
+	return layers.Feature{Layer: "streets", Geometry: line(pts...), Props: map[string]any{"kind": kind}}
+}
+
 func gate(id int64, name string, x, y float64) layers.Feature {
 	return layers.Feature{ID: id, Layer: "gates", Geometry: ll(x, y), Props: map[string]any{"name": name, "kind": "main", "zone_code": "T-Z1"}}
 }
@@ -167,9 +172,6 @@ func TestLeaks(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.New(t)
 	st := layers.NewStore(pool, layers.Governance())
-	street := func(kind string, pts ...[2]float64) layers.Feature {
-		return layers.Feature{Layer: "streets", Geometry: line(pts...), Props: map[string]any{"kind": kind}}
-	}
 	fs := []layers.Feature{
 		{Layer: "village_zones", Geometry: square(), Props: map[string]any{"code": "T-Z1"}},
 		// the ring road 5 m outside
@@ -226,19 +228,16 @@ func TestWallsCloseLeaks(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.New(t)
 	st := layers.NewStore(pool, layers.Governance())
-	street := func(pts ...[2]float64) layers.Feature {
-		return layers.Feature{Layer: "streets", Geometry: line(pts...), Props: map[string]any{"kind": "alley"}}
-	}
 	fs := []layers.Feature{
 		{Layer: "village_zones", Geometry: square(), Props: map[string]any{"code": "T-Z1"}},
 		// the wall all round but for a 3 m gap in the south side (x 40-43),
 		// drawn 0.4 m outside the perimeter as surveyed walls are
 		wall([2]float64{43, -0.4}, [2]float64{100.4, -0.4}, [2]float64{100.4, 100.4}, [2]float64{-0.4, 100.4}, [2]float64{-0.4, -0.4}, [2]float64{40, -0.4}),
 		// the ring road 5 m outside
-		street([2]float64{-5, -5}, [2]float64{105, -5}, [2]float64{105, 105}, [2]float64{-5, 105}, [2]float64{-5, -5}),
+		street("alley", [2]float64{-5, -5}, [2]float64{105, -5}, [2]float64{105, 105}, [2]float64{-5, 105}, [2]float64{-5, -5}),
 		// alleys from the ring road through the wall, east and north
-		street([2]float64{105, 30}, [2]float64{50, 30}),
-		street([2]float64{70, 105}, [2]float64{70, 60}),
+		street("alley", [2]float64{105, 30}, [2]float64{50, 30}),
+		street("alley", [2]float64{70, 105}, [2]float64{70, 60}),
 	}
 	if _, err := st.Import(ctx, layers.FromSlice(fs), nil); err != nil {
 		t.Fatal(err)
@@ -251,7 +250,7 @@ func TestWallsCloseLeaks(t *testing.T) {
 		t.Fatalf("streets through the wall leak: %+v", leaks)
 	}
 	// the same kind of alley through the gap is a way out
-	if _, err := st.Create(ctx, street([2]float64{41.5, -5}, [2]float64{41.5, 50})); err != nil {
+	if _, err := st.Create(ctx, street("alley", [2]float64{41.5, -5}, [2]float64{41.5, 50})); err != nil {
 		t.Fatal(err)
 	}
 	leaks, err = Leaks(ctx, pool, square(), LeakOptions{})
